@@ -1,0 +1,47 @@
+package origin
+
+// A Matcher tells whether a request's Origin header is allowed by a set of
+// patterns. Exact origins are found with one map lookup; wildcards are tried
+// in order. A Matcher is immutable and safe for concurrent use. The zero
+// Matcher allows nothing.
+type Matcher struct {
+	exact     map[string]struct{}
+	wildcards []Pattern
+}
+
+// NewMatcher returns a Matcher for the given patterns. With no patterns it
+// allows nothing.
+func NewMatcher(patterns ...Pattern) *Matcher {
+	m := &Matcher{exact: make(map[string]struct{}, len(patterns))}
+	for _, p := range patterns {
+		switch {
+		case p.wildcard:
+			m.wildcards = append(m.wildcards, p)
+		case p.raw != "":
+			m.exact[p.raw] = struct{}{}
+		}
+	}
+	return m
+}
+
+// Match reports whether the Origin header values allow the request. Exactly
+// one value is required: two Origin headers, or a list in one, are never
+// approved, and neither are "" or "null" (no pattern can spell them).
+func (m *Matcher) Match(values []string) bool {
+	if m == nil || len(values) != 1 {
+		return false
+	}
+	o := values[0]
+	if _, ok := m.exact[o]; ok {
+		return true
+	}
+	for i := range m.wildcards {
+		if m.wildcards[i].Match(o) {
+			return true
+		}
+	}
+	return false
+}
+
+// Empty reports whether the Matcher allows no origin at all.
+func (m *Matcher) Empty() bool { return m == nil || len(m.exact)+len(m.wildcards) == 0 }
