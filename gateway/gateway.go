@@ -1,0 +1,240 @@
+// Package gateway is Portico's HTTP edge: an [http.Handler] that mounts
+// connect-go handlers together with the CORS policies protoc-gen-portico
+// compiled from their .proto options, and answers for them to browsers.
+//
+// The gateway sits in front of routing. It answers CORS preflights itself,
+// from the procedure's precomputed policy, so that neither connect-go (which
+// answers OPTIONS with 405) nor [http.ServeMux] (which redirects paths such as
+// "//x") ever sees one. On actual requests it adds Access-Control-Allow-Origin,
+// Allow-Credentials, Expose-Headers and Vary before the handler runs, so
+// every response carries them, errors included. Requests without an Origin
+// header, such as server-side gRPC calls, get no CORS work beyond a Vary
+// header on procedures whose responses depend on Origin.
+//
+// Start with [New], then mount handlers with [Gateway.Handle]:
+//
+//	gw, err := gateway.New([]*policy.Service{profilev1portico.ProfileServicePolicy},
+//		gateway.WithOriginSet("web", "PORTICO_ORIGINS_WEB", "https://staging.example.com"))
+//	if err != nil { ... }
+//	gw.Handle(profilev1connect.NewProfileServiceHandler(svc))
+//	http.ListenAndServe(":8080", gw)
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/internal/origin"
+	"github.com/portico-dev/portico/gateway/policy"
+)
+
+// A Gateway routes requests to mounted handlers and applies their CORS
+// policies. Mount every handler with [Gateway.Handle] before serving; after
+// that a Gateway is safe for concurrent use.
+type Gateway struct {
+	logger     *slog.Logger
+	procedures map[string]*route   // "/pkg.Svc/Method"
+	services   map[string]*service // "/pkg.Svc/"
+	other      *http.ServeMux      // handlers mounted elsewhere
+}
+
+// New compiles the given service policies, together with the origin set
+// bindings of [WithOriginSet], into a Gateway with no handlers yet. It reports
+// every problem at once, joined with [errors.Join]: a [*BindingError] for each
+// invalid binding (an invalid origin, or a set that no policy names), and an
+// error for a procedure declared twice.
+func New(services []*policy.Service, opts ...Option) (*Gateway, error) {
+	cfg := config{logger: slog.Default()}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	bound, errs := bindOriginSets(services, cfg.bindings)
+	g := &Gateway{
+		logger:     cfg.logger,
+		procedures: make(map[string]*route),
+		services:   make(map[string]*service),
+		other:      http.NewServeMux(),
+	}
+	for _, sp := range services {
+		if sp == nil {
+			continue
+		}
+		path := "/" + sp.Name + "/"
+		if _, dup := g.services[path]; dup {
+			errs = append(errs, fmt.Errorf("service %s: policy given twice", sp.Name))
+			continue
+		}
+		svc := &service{name: sp.Name}
+		g.services[path] = svc
+		var err error
+		if svc.fallback, err = newRoute(&sp.Default, svc, bound); err != nil {
+			errs = append(errs, err)
+		}
+		for i := range sp.Methods {
+			m := &sp.Methods[i]
+			if _, dup := g.procedures[m.Procedure]; dup {
+				errs = append(errs, fmt.Errorf("procedure %s: policy given twice", m.Procedure))
+				continue
+			}
+			rt, err := newRoute(m, svc, bound)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			g.procedures[m.Procedure] = rt
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// bindOriginSets parses every binding with the policy's own origin rules.
+func bindOriginSets(services []*policy.Service, bindings []binding) (map[string][]origin.Pattern, []error) {
+	named := make(map[string]bool)
+	for _, sp := range services {
+		if sp == nil {
+			continue
+		}
+		for _, m := range append([]policy.Method{sp.Default}, sp.Methods...) {
+			if m.OriginSet != "" {
+				named[m.OriginSet] = true
+			}
+		}
+	}
+	var errs []error
+	bound := make(map[string][]origin.Pattern)
+	for _, b := range bindings {
+		if !named[b.set] {
+			known := make([]string, 0, len(named))
+			for n := range named {
+				known = append(known, n)
+			}
+			slices.Sort(known)
+			errs = append(errs, &BindingError{Set: b.set, Source: b.source,
+				Err: fmt.Errorf("no policy names this origin set (known: %s)", strings.Join(known, ", "))})
+			continue
+		}
+		for _, raw := range b.origins {
+			p, err := origin.Parse(raw)
+			if err != nil {
+				errs = append(errs, &BindingError{Set: b.set, Source: b.source, Origin: raw, Err: err})
+				continue
+			}
+			bound[b.set] = append(bound[b.set], p)
+		}
+	}
+	return bound, errs
+}
+
+// Handle mounts a handler at pattern, as returned by a generated
+// NewXServiceHandler ("/pkg.Service/"), grpchealth.NewHandler or
+// grpcreflect.NewHandlerV1. A service pattern whose policy was given to [New]
+// is served with that policy; any other pattern is served without CORS
+// (server-side callers only) and, if it is not a service path, through an
+// [http.ServeMux]. Handle panics if the pattern is mounted twice, which is a
+// programming error.
+func (g *Gateway) Handle(pattern string, handler http.Handler) {
+	if isServicePath(pattern) {
+		svc, ok := g.services[pattern]
+		if !ok {
+			svc = &service{name: strings.Trim(pattern, "/")}
+			g.services[pattern] = svc
+		}
+		if svc.handler != nil {
+			panic("gateway: " + pattern + " mounted twice")
+		}
+		svc.handler = handler
+		return
+	}
+	g.other.Handle(pattern, handler)
+}
+
+// isServicePath reports whether pattern is "/name/" with no other slash.
+func isServicePath(pattern string) bool {
+	return len(pattern) > 2 && pattern[0] == '/' && pattern[len(pattern)-1] == '/' &&
+		strings.IndexByte(pattern[1:len(pattern)-1], '/') < 0
+}
+
+// ServeHTTP implements [http.Handler].
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, svc := g.lookup(r.URL.Path)
+	origins, hasOrigin := r.Header[headerOrigin]
+	if hasOrigin && r.Method == http.MethodOptions {
+		if _, ok := r.Header[headerRequestMethod]; ok {
+			g.preflight(w, r, rt, origins)
+			return
+		}
+	}
+	if svc == nil {
+		g.other.ServeHTTP(w, r)
+		return
+	}
+	if rt != nil && rt.decorate(w.Header(), origins) {
+		g.refused(r.Context(), "cors: actual request origin not allowed", rt.policy.Procedure, origins, originRefusal(origins), "")
+	}
+	svc.handler.ServeHTTP(w, r)
+}
+
+// lookup finds the route and service of a request path. The route is nil for
+// services mounted without a policy; both are nil for paths outside every
+// mounted service.
+func (g *Gateway) lookup(path string) (*route, *service) {
+	if rt, ok := g.procedures[path]; ok {
+		if rt.service.handler == nil {
+			return nil, nil
+		}
+		return rt, rt.service
+	}
+	i := strings.LastIndexByte(path, '/')
+	if i <= 0 {
+		return nil, nil
+	}
+	svc, ok := g.services[path[:i+1]]
+	if !ok || svc.handler == nil {
+		return nil, nil
+	}
+	return svc.fallback, svc
+}
+
+// preflight answers a CORS preflight: 204 with the precomputed headers when
+// origin, method and every requested header are allowed; 403 with no
+// Access-Control-Allow-* header otherwise; 404 for an unknown procedure.
+func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, origins []string) {
+	h := w.Header()
+	if rt == nil || rt.policy.Procedure != r.URL.Path {
+		g.refused(r.Context(), "cors: preflight refused", r.URL.Path, origins, unknownProcedure, "")
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	h[headerVary] = valueVaryPreflight
+	if why, detail := rt.checkPreflight(origins, r.Header); why != allowed {
+		g.refused(r.Context(), "cors: preflight refused", rt.policy.Procedure, origins, why, detail)
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	rt.writePreflight(h, origins, r.Header)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// refused logs one line for a refused CORS request. The level check comes
+// first, so that a disabled logger costs no allocation.
+func (g *Gateway) refused(ctx context.Context, msg, procedure string, origins []string, why reason, detail string) {
+	if !g.logger.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("procedure", procedure),
+		slog.Any("origin", origins),
+		slog.String("reason", why.String()),
+	}
+	if detail != "" {
+		attrs = append(attrs, slog.String("detail", detail))
+	}
+	g.logger.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
+}

@@ -1,0 +1,56 @@
+package gateway
+
+// A reason says why the gateway refused a CORS request. It appears in log
+// lines, so its text is stable and precise.
+type reason int
+
+const (
+	allowed reason = iota
+	unknownProcedure
+	notBrowserCallable
+	originMissing
+	originMultiple
+	originNull
+	originList
+	originNotAllowed
+	methodNotAllowed
+	methodMultiple
+	headerNotAllowed
+	headersTooLong
+	headersTooManyEmpty
+	privateNetworkNotAllowed
+)
+
+func (r reason) String() string {
+	switch r {
+	case allowed:
+		return "allowed"
+	case unknownProcedure:
+		return "unknown procedure"
+	case notBrowserCallable:
+		return "procedure is not browser-callable"
+	case originMissing:
+		return "empty Origin"
+	case originMultiple:
+		return "more than one Origin header"
+	case originNull:
+		return `Origin "null" is never allowed`
+	case originList:
+		return "Origin holds a list, not one origin"
+	case originNotAllowed:
+		return "origin not allowed"
+	case methodNotAllowed:
+		return "method not allowed"
+	case methodMultiple:
+		return "more than one Access-Control-Request-Method header"
+	case headerNotAllowed:
+		return "request header not allowed"
+	case headersTooLong:
+		return "Access-Control-Request-Headers too long"
+	case headersTooManyEmpty:
+		return "Access-Control-Request-Headers has too many empty items"
+	case privateNetworkNotAllowed:
+		return "private network access not allowed"
+	}
+	return "unknown reason"
+}
