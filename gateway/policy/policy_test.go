@@ -119,11 +119,11 @@ func TestCompileNoOrigins(t *testing.T) {
 	}
 }
 
-func TestCompileRejectsInheritedConflict(t *testing.T) {
+func TestCompileValidatesEffectiveSpec(t *testing.T) {
 	t.Parallel()
-	// A public service whose method turns credentials on: the conflict only
-	// exists once resolved, and must still fail.
-	_, err := Compile(MethodInfo{Procedure: "/s/M"}, Resolve(Spec{Public: ptr(true)}, Spec{AllowCredentials: ptr(true)}))
+	// Compile is the last line of defence: an effective Spec that breaks a
+	// rule fails even if nobody validated it before.
+	_, err := Compile(MethodInfo{Procedure: "/s/M"}, Resolve(Spec{Public: ptr(true), AllowCredentials: ptr(true)}, Spec{}))
 	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Field != "allow_credentials" {
 		t.Fatalf("Compile = %v, want a FieldError on allow_credentials", err)

@@ -22,7 +22,8 @@ type Spec struct {
 // set on the method replace the service's; header lists are added to the
 // service's. A method made public that does not set allow_credentials itself
 // is not credentialed, whatever its service says, and drops the service's
-// origins: public means every origin.
+// origins: public means every origin. Conversely, a method of a public service
+// that names origins, an origin set or credentials is no longer public.
 func Resolve(service, method Spec) Spec {
 	eff := service
 	if len(method.Origins) > 0 {
@@ -34,7 +35,8 @@ func Resolve(service, method Spec) Spec {
 	if method.AllowCredentials != nil {
 		eff.AllowCredentials = method.AllowCredentials
 	}
-	if method.Public != nil {
+	switch {
+	case method.Public != nil:
 		eff.Public = method.Public
 		if *method.Public {
 			eff.Origins, eff.OriginSet = nil, ""
@@ -42,6 +44,10 @@ func Resolve(service, method Spec) Spec {
 				eff.AllowCredentials = nil
 			}
 		}
+	case isSet(service.Public) && (len(method.Origins) > 0 || method.OriginSet != "" || isSet(method.AllowCredentials)):
+		// The method narrows a public service to named origins: the more
+		// specific declaration wins, as it does the other way round.
+		eff.Public = nil
 	}
 	eff.AllowHeaders = concat(service.AllowHeaders, method.AllowHeaders)
 	eff.ExposeHeaders = concat(service.ExposeHeaders, method.ExposeHeaders)

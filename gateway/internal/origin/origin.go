@@ -246,10 +246,20 @@ var sharedApexes = map[string]bool{
 }
 
 // isPublicSuffix reports whether host is a public suffix, ICANN or private
-// (https://publicsuffix.org), or a shared hosting apex.
+// (https://publicsuffix.org), the parent of wildcard suffixes, or a shared
+// hosting apex.
+// A wildcard list entry such as "*.kawasaki.jp" makes every label under host a
+// public suffix, which a probe label reveals.
 func isPublicSuffix(host string) bool {
-	suffix, _ := publicsuffix.PublicSuffix(host)
-	return suffix == host || sharedApexes[host]
+	if sharedApexes[host] {
+		return true
+	}
+	if suffix, _ := publicsuffix.PublicSuffix(host); suffix == host {
+		return true
+	}
+	probe := "portico-probe." + host
+	suffix, _ := publicsuffix.PublicSuffix(probe)
+	return suffix == probe
 }
 
 func lastLabelNumeric(host string) bool {

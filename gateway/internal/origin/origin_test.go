@@ -47,6 +47,7 @@ func TestParse(t *testing.T) {
 		{name: "public suffix com", raw: "https://*.com", wantErr: "public suffix"},
 		{name: "public suffix run.app", raw: "https://*.run.app", wantErr: "public suffix"},
 		{name: "public suffix co.uk", raw: "https://*.co.uk", wantErr: "public suffix"},
+		{name: "parent of wildcard suffixes", raw: "https://*.kawasaki.jp", wantErr: "public suffix"},
 		{name: "wildcard ip", raw: "http://*.0.0.1", wantErr: "invalid"},
 		{name: "bad ipv6", raw: "http://[::G]", wantErr: "invalid IPv6"},
 		{name: "upper ipv6", raw: "http://[::A]", wantErr: "upper case in IPv6"},

@@ -127,7 +127,9 @@ type Policy struct {
 	// Refused together with allow_credentials: true, origins or origin_set on
 	// the same Policy.
 	//
-	// Unset inherits the service's value. Default false.
+	// Unset inherits the service's value, except that a method of a public
+	// service that sets origins, origin_set or allow_credentials: true is not
+	// public. Default false.
 	Public *bool `protobuf:"varint,4,opt,name=public,proto3,oneof" json:"public,omitempty"`
 	// Request headers the browser may send beyond the headers of the enabled
 	// protocols (which are always allowed), for example "Authorization" or
