@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/policy"
+	"github.com/portico-dev/portico/internal/app"
+)
+
+// originSetPrefix starts each environment variable that binds an origin set.
+const originSetPrefix = "PORTICO_ORIGINS_"
+
+// config is the server's configuration, read from the environment only, as
+// Cloud Run passes it (--set-env-vars).
+type config struct {
+	port       string
+	dataDir    string
+	logLevel   slog.Level
+	grace      time.Duration
+	originSets []app.OriginSet
+}
+
+// parseConfig reads the environment and reports every invalid variable at
+// once, each error naming its variable.
+func parseConfig(environ []string) (config, error) {
+	cfg := config{port: "8080", dataDir: "portico-data", grace: 8 * time.Second}
+	var errs []error
+	for _, kv := range environ {
+		key, value, _ := strings.Cut(kv, "=")
+		switch {
+		case key == "PORT":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 0 || n > 65535 {
+				errs = append(errs, fmt.Errorf("PORT=%q: not a port number (0 to 65535)", value))
+				continue
+			}
+			cfg.port = value
+		case key == "PORTICO_DATA_DIR":
+			if value == "" {
+				errs = append(errs, errors.New("PORTICO_DATA_DIR is empty"))
+				continue
+			}
+			cfg.dataDir = value
+		case key == "PORTICO_LOG_LEVEL":
+			if err := cfg.logLevel.UnmarshalText([]byte(value)); err != nil {
+				errs = append(errs, fmt.Errorf("PORTICO_LOG_LEVEL=%q: use debug, info, warn or error", value))
+			}
+		case key == "PORTICO_SHUTDOWN_GRACE":
+			d, err := time.ParseDuration(value)
+			if err != nil || d < 0 || d > 10*time.Second {
+				errs = append(errs, fmt.Errorf("PORTICO_SHUTDOWN_GRACE=%q: want a duration from 0s to 10s (Cloud Run kills the instance 10s after SIGTERM)", value))
+				continue
+			}
+			cfg.grace = d
+		case strings.HasPrefix(key, originSetPrefix):
+			set, err := parseOriginSet(key, value)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			cfg.originSets = append(cfg.originSets, set)
+		}
+	}
+	slices.SortFunc(cfg.originSets, func(a, b app.OriginSet) int { return strings.Compare(a.Name, b.Name) })
+	return cfg, errors.Join(errs...)
+}
+
+// parseOriginSet reads PORTICO_ORIGINS_<SET>=origin,origin. Spaces around
+// items and empty items are ignored; the origins themselves are checked by
+// the gateway with the policy's own rules.
+func parseOriginSet(key, value string) (app.OriginSet, error) {
+	name := strings.ToLower(strings.TrimPrefix(key, originSetPrefix))
+	if err := policy.CheckOriginSetName(name); err != nil {
+		return app.OriginSet{}, fmt.Errorf("%s: %w", key, err)
+	}
+	set := app.OriginSet{Name: name, Source: key}
+	for item := range strings.SplitSeq(value, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			set.Origins = append(set.Origins, item)
+		}
+	}
+	return set, nil
+}

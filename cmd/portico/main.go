@@ -1,0 +1,72 @@
+// Command portico serves Portico's reference ProfileService behind the CORS
+// gateway: Connect, gRPC and gRPC-Web on one port, HTTP/1.1 and cleartext
+// HTTP/2 (h2c), as Cloud Run runs it.
+//
+// Usage:
+//
+//	portico [serve]   serve until SIGTERM or SIGINT (the default)
+//	portico version   print the version
+//
+// Environment:
+//
+//	PORT                 port to listen on (default 8080; 0 picks a free one)
+//	PORTICO_DATA_DIR     directory of the embedded store (default ./portico-data)
+//	PORTICO_ORIGINS_<SET> comma-separated origins added to origin set <set>,
+//	                     e.g. PORTICO_ORIGINS_WEB=http://localhost:5173
+//	PORTICO_LOG_LEVEL    debug, info (default), warn or error
+//	PORTICO_SHUTDOWN_GRACE how long in-flight calls may finish after SIGTERM
+//	                     (default 8s; Cloud Run allows 10s)
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+}
+
+// run executes one command and returns the process exit status.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "portico serve: unexpected arguments %q; configure it through the environment\n", args)
+			return 2
+		}
+		if err := serve(ctx, environ, stdout); err != nil {
+			fmt.Fprintln(stderr, "portico:", err)
+			return 1
+		}
+		return 0
+	case "version":
+		fmt.Fprintln(stdout, "portico", version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "portico: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+const usage = `Usage: portico [serve|version|help]
+
+Environment: PORT, PORTICO_DATA_DIR, PORTICO_ORIGINS_<SET>, PORTICO_LOG_LEVEL,
+PORTICO_SHUTDOWN_GRACE (see the README).
+`

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/internal/app"
+)
+
+// serve runs the server until ctx is done, then drains in-flight calls for
+// the configured grace period.
+func serve(ctx context.Context, environ []string, stdout io.Writer) error {
+	cfg, err := parseConfig(environ)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stdout, cfg.logLevel)
+	a, err := app.New(ctx, app.Config{DataDir: cfg.dataDir, OriginSets: cfg.originSets, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	for _, svc := range app.Services {
+		logger.Info("service mounted", "service", svc.Name, "procedures", len(svc.Methods))
+	}
+	for _, set := range cfg.originSets {
+		logger.Info("origin set bound", "set", set.Name, "source", set.Source, "origins", strings.Join(set.Origins, ","))
+	}
+
+	ln, err := net.Listen("tcp", ":"+cfg.port)
+	if err != nil {
+		return err
+	}
+	srv := newServer(a.Handler(), logger)
+	logger.Info("listening", "addr", ln.Addr().String(), "version", version, "data_dir", cfg.dataDir)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", cfg.grace.String())
+	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.grace)
+	defer cancel()
+	if err := srv.Shutdown(drainCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// newServer serves HTTP/1.1 and cleartext HTTP/2 on one port: Cloud Run
+// terminates TLS and, with --use-http2, forwards h2c end to end, which gRPC
+// needs.
+func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           h,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// newLogger writes JSON lines in Cloud Logging's structured format: the level
+// is "severity" and the text is "message".
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.LevelKey:
+				a.Key = "severity"
+				if lvl, ok := a.Value.Any().(slog.Level); ok && lvl == slog.LevelWarn {
+					a.Value = slog.StringValue("WARNING")
+				}
+			case slog.MessageKey:
+				a.Key = "message"
+			}
+			return a
+		},
+	}))
+}
