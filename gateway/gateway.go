@@ -220,6 +220,10 @@ func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, o
 	}
 	rt.writePreflight(h, origins, r.Header)
 	w.WriteHeader(http.StatusNoContent)
+	if g.logger.Enabled(r.Context(), slog.LevelDebug) {
+		g.logger.LogAttrs(r.Context(), slog.LevelDebug, "cors: preflight approved",
+			slog.String("procedure", rt.policy.Procedure), slog.Any("origin", origins))
+	}
 }
 
 // refused logs one line for a refused CORS request. The level check comes

@@ -35,8 +35,9 @@ func WithOriginSet(set, source string, origins ...string) Option {
 	})
 }
 
-// WithLogger sets the logger for CORS refusals, which are logged at
-// [slog.LevelWarn] with the procedure, origin and reason. The default is
+// WithLogger sets the logger for CORS decisions: refusals are logged at
+// [slog.LevelWarn] with the procedure, origin and reason, approved
+// preflights at [slog.LevelDebug]. The default is
 // [slog.Default]. A nil logger disables logging.
 func WithLogger(logger *slog.Logger) Option {
 	return optionFunc(func(c *config) {

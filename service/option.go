@@ -19,6 +19,9 @@ type config struct {
 	logger *slog.Logger
 	// now tells the time of a write. By default time.Now.
 	now func() time.Time
+	// watchInterval is how often WatchProfile polls the store. By default
+	// defaultWatchInterval.
+	watchInterval time.Duration
 }
 
 func newConfig(opts []Option) *config {
@@ -31,6 +34,9 @@ func newConfig(opts []Option) *config {
 	}
 	if cfg.now == nil {
 		cfg.now = time.Now
+	}
+	if cfg.watchInterval <= 0 {
+		cfg.watchInterval = defaultWatchInterval
 	}
 	return cfg
 }
@@ -47,4 +53,12 @@ func WithLogger(logger *slog.Logger) Option {
 // stored in UTC, truncated to microseconds.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now = now })
+}
+
+// WithWatchInterval sets how often WatchProfile polls the store for a new
+// version. Polling, rather than an in-process notification, sees writes made
+// by every instance sharing the store. The default is 250ms; zero or less
+// restores it.
+func WithWatchInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.watchInterval = d })
 }

@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -52,9 +53,12 @@ var _ profilev1connect.ProfileServiceHandler = (*ProfileService)(nil)
 // safe for concurrent use; concurrency control lies in its [Store]'s
 // conditional writes.
 type ProfileService struct {
-	store  Store
-	logger *slog.Logger
-	now    func() time.Time
+	store         Store
+	logger        *slog.Logger
+	now           func() time.Time
+	watchInterval time.Duration
+	stopOnce      sync.Once
+	stopped       chan struct{} // closed by StopWatches
 }
 
 // New returns a ProfileService that keeps profiles in store. It panics if
@@ -64,7 +68,13 @@ func New(store Store, opts ...Option) *ProfileService {
 		panic("service: New called with a nil Store")
 	}
 	cfg := newConfig(opts)
-	return &ProfileService{store: store, logger: cfg.logger, now: cfg.now}
+	return &ProfileService{
+		store:         store,
+		logger:        cfg.logger,
+		now:           cfg.now,
+		watchInterval: cfg.watchInterval,
+		stopped:       make(chan struct{}),
+	}
 }
 
 // GetProfile returns the caller's profile, with its ETag in the ETag

@@ -39,6 +39,7 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 		return err
 	}
 	srv := newServer(a.Handler(), logger)
+	srv.RegisterOnShutdown(a.Drain)
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version, "data_dir", cfg.dataDir)
 
 	served := make(chan error, 1)

@@ -54,6 +54,7 @@ type OriginSet struct {
 type App struct {
 	handler http.Handler
 	store   *service.SQLiteStore
+	profile *service.ProfileService
 }
 
 // Services lists the compiled policies the reference server mounts.
@@ -97,9 +98,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		),
 		connect.WithRecover(recoverer(logger)),
 	}
-	gw.Handle(profilev1connect.NewProfileServiceHandler(service.New(store, service.WithLogger(logger)), handlerOpts...))
-	return &App{handler: gw, store: store}, nil
+	profile := service.New(store, service.WithLogger(logger))
+	gw.Handle(profilev1connect.NewProfileServiceHandler(profile, handlerOpts...))
+	return &App{handler: gw, store: store, profile: profile}, nil
 }
+
+// Drain ends long-lived streams so that a graceful shutdown can complete;
+// unary calls in flight are unaffected. Register it with
+// http.Server.RegisterOnShutdown.
+func (a *App) Drain() { a.profile.StopWatches() }
 
 // Handler returns the server's root handler.
 func (a *App) Handler() http.Handler { return a.handler }

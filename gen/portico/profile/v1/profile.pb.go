@@ -472,6 +472,89 @@ func (*DeleteProfileResponse) Descriptor() ([]byte, []int) {
 	return file_portico_profile_v1_profile_proto_rawDescGZIP(), []int{7}
 }
 
+// WatchProfileRequest asks for the caller's profile and its changes.
+type WatchProfileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchProfileRequest) Reset() {
+	*x = WatchProfileRequest{}
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchProfileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchProfileRequest) ProtoMessage() {}
+
+func (x *WatchProfileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchProfileRequest.ProtoReflect.Descriptor instead.
+func (*WatchProfileRequest) Descriptor() ([]byte, []int) {
+	return file_portico_profile_v1_profile_proto_rawDescGZIP(), []int{8}
+}
+
+// WatchProfileResponse is one version of the caller's profile.
+type WatchProfileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The profile as stored; unset if the caller has none.
+	Profile       *Profile `protobuf:"bytes,1,opt,name=profile,proto3" json:"profile,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchProfileResponse) Reset() {
+	*x = WatchProfileResponse{}
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchProfileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchProfileResponse) ProtoMessage() {}
+
+func (x *WatchProfileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchProfileResponse.ProtoReflect.Descriptor instead.
+func (*WatchProfileResponse) Descriptor() ([]byte, []int) {
+	return file_portico_profile_v1_profile_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *WatchProfileResponse) GetProfile() *Profile {
+	if x != nil {
+		return x.Profile
+	}
+	return nil
+}
+
 // GetPublicProfileRequest names the profile to read.
 type GetPublicProfileRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -484,7 +567,7 @@ type GetPublicProfileRequest struct {
 
 func (x *GetPublicProfileRequest) Reset() {
 	*x = GetPublicProfileRequest{}
-	mi := &file_portico_profile_v1_profile_proto_msgTypes[8]
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +579,7 @@ func (x *GetPublicProfileRequest) String() string {
 func (*GetPublicProfileRequest) ProtoMessage() {}
 
 func (x *GetPublicProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_profile_v1_profile_proto_msgTypes[8]
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +592,7 @@ func (x *GetPublicProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPublicProfileRequest.ProtoReflect.Descriptor instead.
 func (*GetPublicProfileRequest) Descriptor() ([]byte, []int) {
-	return file_portico_profile_v1_profile_proto_rawDescGZIP(), []int{8}
+	return file_portico_profile_v1_profile_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetPublicProfileRequest) GetId() string {
@@ -530,7 +613,7 @@ type GetPublicProfileResponse struct {
 
 func (x *GetPublicProfileResponse) Reset() {
 	*x = GetPublicProfileResponse{}
-	mi := &file_portico_profile_v1_profile_proto_msgTypes[9]
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +625,7 @@ func (x *GetPublicProfileResponse) String() string {
 func (*GetPublicProfileResponse) ProtoMessage() {}
 
 func (x *GetPublicProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_profile_v1_profile_proto_msgTypes[9]
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +638,7 @@ func (x *GetPublicProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPublicProfileResponse.ProtoReflect.Descriptor instead.
 func (*GetPublicProfileResponse) Descriptor() ([]byte, []int) {
-	return file_portico_profile_v1_profile_proto_rawDescGZIP(), []int{9}
+	return file_portico_profile_v1_profile_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetPublicProfileResponse) GetProfile() *PublicProfile {
@@ -579,7 +662,7 @@ type EtagMismatch struct {
 
 func (x *EtagMismatch) Reset() {
 	*x = EtagMismatch{}
-	mi := &file_portico_profile_v1_profile_proto_msgTypes[10]
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -591,7 +674,7 @@ func (x *EtagMismatch) String() string {
 func (*EtagMismatch) ProtoMessage() {}
 
 func (x *EtagMismatch) ProtoReflect() protoreflect.Message {
-	mi := &file_portico_profile_v1_profile_proto_msgTypes[10]
+	mi := &file_portico_profile_v1_profile_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -604,7 +687,7 @@ func (x *EtagMismatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtagMismatch.ProtoReflect.Descriptor instead.
 func (*EtagMismatch) Descriptor() ([]byte, []int) {
-	return file_portico_profile_v1_profile_proto_rawDescGZIP(), []int{10}
+	return file_portico_profile_v1_profile_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EtagMismatch) GetRequestedEtag() string {
@@ -650,21 +733,25 @@ const file_portico_profile_v1_profile_proto_rawDesc = "" +
 	"\aprofile\x18\x01 \x01(\v2\x1b.portico.profile.v1.ProfileR\aprofile\"X\n" +
 	"\x14DeleteProfileRequest\x12@\n" +
 	"\x04etag\x18\x01 \x01(\tB,\xbaH)\xd8\x01\x01r$2\"^(\\*|\"profile-v[1-9][0-9]{0,18}\")$R\x04etag\"\x17\n" +
-	"\x15DeleteProfileResponse\"L\n" +
+	"\x15DeleteProfileResponse\"\x15\n" +
+	"\x13WatchProfileRequest\"M\n" +
+	"\x14WatchProfileResponse\x125\n" +
+	"\aprofile\x18\x01 \x01(\v2\x1b.portico.profile.v1.ProfileR\aprofile\"L\n" +
 	"\x17GetPublicProfileRequest\x121\n" +
 	"\x02id\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,63}$R\x02id\"W\n" +
 	"\x18GetPublicProfileResponse\x12;\n" +
 	"\aprofile\x18\x01 \x01(\v2!.portico.profile.v1.PublicProfileR\aprofile\"X\n" +
 	"\fEtagMismatch\x12%\n" +
 	"\x0erequested_etag\x18\x01 \x01(\tR\rrequestedEtag\x12!\n" +
-	"\fcurrent_etag\x18\x02 \x01(\tR\vcurrentEtag2\xdb\x04\n" +
+	"\fcurrent_etag\x18\x02 \x01(\tR\vcurrentEtag2\xc0\x05\n" +
 	"\x0eProfileService\x12`\n" +
 	"\n" +
 	"GetProfile\x12%.portico.profile.v1.GetProfileRequest\x1a&.portico.profile.v1.GetProfileResponse\"\x03\x90\x02\x01\x12t\n" +
 	"\rUpdateProfile\x12(.portico.profile.v1.UpdateProfileRequest\x1a).portico.profile.v1.UpdateProfileResponse\"\x0eµ\x1c\n" +
 	"*\bIf-Match\x12t\n" +
 	"\rDeleteProfile\x12(.portico.profile.v1.DeleteProfileRequest\x1a).portico.profile.v1.DeleteProfileResponse\"\x0eµ\x1c\n" +
-	"*\bIf-Match\x12x\n" +
+	"*\bIf-Match\x12c\n" +
+	"\fWatchProfile\x12'.portico.profile.v1.WatchProfileRequest\x1a(.portico.profile.v1.WatchProfileResponse0\x01\x12x\n" +
 	"\x10GetPublicProfile\x12+.portico.profile.v1.GetPublicProfileRequest\x1a,.portico.profile.v1.GetPublicProfileResponse\"\tµ\x1c\x02 \x01\x90\x02\x01\x1a\x80\x01µ\x1c|\n" +
 	"\x17https://app.example.com\n" +
 	"\x19https://admin.example.com\x12\x03web\x18\x01*\rAuthorization*\x10X-Client-Version2\x04ETag2\bLocation2\vRetry-After8\x90\x1cBAZ?github.com/portico-dev/portico/gen/portico/profile/v1;profilev1b\x06proto3"
@@ -681,7 +768,7 @@ func file_portico_profile_v1_profile_proto_rawDescGZIP() []byte {
 	return file_portico_profile_v1_profile_proto_rawDescData
 }
 
-var file_portico_profile_v1_profile_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_portico_profile_v1_profile_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_portico_profile_v1_profile_proto_goTypes = []any{
 	(*Profile)(nil),                  // 0: portico.profile.v1.Profile
 	(*PublicProfile)(nil),            // 1: portico.profile.v1.PublicProfile
@@ -691,29 +778,34 @@ var file_portico_profile_v1_profile_proto_goTypes = []any{
 	(*UpdateProfileResponse)(nil),    // 5: portico.profile.v1.UpdateProfileResponse
 	(*DeleteProfileRequest)(nil),     // 6: portico.profile.v1.DeleteProfileRequest
 	(*DeleteProfileResponse)(nil),    // 7: portico.profile.v1.DeleteProfileResponse
-	(*GetPublicProfileRequest)(nil),  // 8: portico.profile.v1.GetPublicProfileRequest
-	(*GetPublicProfileResponse)(nil), // 9: portico.profile.v1.GetPublicProfileResponse
-	(*EtagMismatch)(nil),             // 10: portico.profile.v1.EtagMismatch
-	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
+	(*WatchProfileRequest)(nil),      // 8: portico.profile.v1.WatchProfileRequest
+	(*WatchProfileResponse)(nil),     // 9: portico.profile.v1.WatchProfileResponse
+	(*GetPublicProfileRequest)(nil),  // 10: portico.profile.v1.GetPublicProfileRequest
+	(*GetPublicProfileResponse)(nil), // 11: portico.profile.v1.GetPublicProfileResponse
+	(*EtagMismatch)(nil),             // 12: portico.profile.v1.EtagMismatch
+	(*timestamppb.Timestamp)(nil),    // 13: google.protobuf.Timestamp
 }
 var file_portico_profile_v1_profile_proto_depIdxs = []int32{
-	11, // 0: portico.profile.v1.Profile.update_time:type_name -> google.protobuf.Timestamp
+	13, // 0: portico.profile.v1.Profile.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: portico.profile.v1.GetProfileResponse.profile:type_name -> portico.profile.v1.Profile
 	0,  // 2: portico.profile.v1.UpdateProfileResponse.profile:type_name -> portico.profile.v1.Profile
-	1,  // 3: portico.profile.v1.GetPublicProfileResponse.profile:type_name -> portico.profile.v1.PublicProfile
-	2,  // 4: portico.profile.v1.ProfileService.GetProfile:input_type -> portico.profile.v1.GetProfileRequest
-	4,  // 5: portico.profile.v1.ProfileService.UpdateProfile:input_type -> portico.profile.v1.UpdateProfileRequest
-	6,  // 6: portico.profile.v1.ProfileService.DeleteProfile:input_type -> portico.profile.v1.DeleteProfileRequest
-	8,  // 7: portico.profile.v1.ProfileService.GetPublicProfile:input_type -> portico.profile.v1.GetPublicProfileRequest
-	3,  // 8: portico.profile.v1.ProfileService.GetProfile:output_type -> portico.profile.v1.GetProfileResponse
-	5,  // 9: portico.profile.v1.ProfileService.UpdateProfile:output_type -> portico.profile.v1.UpdateProfileResponse
-	7,  // 10: portico.profile.v1.ProfileService.DeleteProfile:output_type -> portico.profile.v1.DeleteProfileResponse
-	9,  // 11: portico.profile.v1.ProfileService.GetPublicProfile:output_type -> portico.profile.v1.GetPublicProfileResponse
-	8,  // [8:12] is the sub-list for method output_type
-	4,  // [4:8] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	0,  // 3: portico.profile.v1.WatchProfileResponse.profile:type_name -> portico.profile.v1.Profile
+	1,  // 4: portico.profile.v1.GetPublicProfileResponse.profile:type_name -> portico.profile.v1.PublicProfile
+	2,  // 5: portico.profile.v1.ProfileService.GetProfile:input_type -> portico.profile.v1.GetProfileRequest
+	4,  // 6: portico.profile.v1.ProfileService.UpdateProfile:input_type -> portico.profile.v1.UpdateProfileRequest
+	6,  // 7: portico.profile.v1.ProfileService.DeleteProfile:input_type -> portico.profile.v1.DeleteProfileRequest
+	8,  // 8: portico.profile.v1.ProfileService.WatchProfile:input_type -> portico.profile.v1.WatchProfileRequest
+	10, // 9: portico.profile.v1.ProfileService.GetPublicProfile:input_type -> portico.profile.v1.GetPublicProfileRequest
+	3,  // 10: portico.profile.v1.ProfileService.GetProfile:output_type -> portico.profile.v1.GetProfileResponse
+	5,  // 11: portico.profile.v1.ProfileService.UpdateProfile:output_type -> portico.profile.v1.UpdateProfileResponse
+	7,  // 12: portico.profile.v1.ProfileService.DeleteProfile:output_type -> portico.profile.v1.DeleteProfileResponse
+	9,  // 13: portico.profile.v1.ProfileService.WatchProfile:output_type -> portico.profile.v1.WatchProfileResponse
+	11, // 14: portico.profile.v1.ProfileService.GetPublicProfile:output_type -> portico.profile.v1.GetPublicProfileResponse
+	10, // [10:15] is the sub-list for method output_type
+	5,  // [5:10] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_portico_profile_v1_profile_proto_init() }
@@ -727,7 +819,7 @@ func file_portico_profile_v1_profile_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_portico_profile_v1_profile_proto_rawDesc), len(file_portico_profile_v1_profile_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

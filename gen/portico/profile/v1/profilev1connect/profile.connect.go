@@ -45,6 +45,9 @@ const (
 	// ProfileServiceDeleteProfileProcedure is the fully-qualified name of the ProfileService's
 	// DeleteProfile RPC.
 	ProfileServiceDeleteProfileProcedure = "/portico.profile.v1.ProfileService/DeleteProfile"
+	// ProfileServiceWatchProfileProcedure is the fully-qualified name of the ProfileService's
+	// WatchProfile RPC.
+	ProfileServiceWatchProfileProcedure = "/portico.profile.v1.ProfileService/WatchProfile"
 	// ProfileServiceGetPublicProfileProcedure is the fully-qualified name of the ProfileService's
 	// GetPublicProfile RPC.
 	ProfileServiceGetPublicProfileProcedure = "/portico.profile.v1.ProfileService/GetPublicProfile"
@@ -64,6 +67,11 @@ type ProfileServiceClient interface {
 	// (or the etag field) names its current ETag. Deleting a profile that does
 	// not exist fails with not_found.
 	DeleteProfile(context.Context, *connect.Request[v1.DeleteProfileRequest]) (*connect.Response[v1.DeleteProfileResponse], error)
+	// WatchProfile streams the caller's profile: the current version first,
+	// then each new version as it is written, until the client cancels or the
+	// server shuts down. A message with no profile means the caller has none
+	// (yet, or any more).
+	WatchProfile(context.Context, *connect.Request[v1.WatchProfileRequest]) (*connect.ServerStreamForClient[v1.WatchProfileResponse], error)
 	// GetPublicProfile returns the public part of anyone's profile. Any origin
 	// may call it, without credentials.
 	GetPublicProfile(context.Context, *connect.Request[v1.GetPublicProfileRequest]) (*connect.Response[v1.GetPublicProfileResponse], error)
@@ -99,6 +107,12 @@ func NewProfileServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(profileServiceMethods.ByName("DeleteProfile")),
 			connect.WithClientOptions(opts...),
 		),
+		watchProfile: connect.NewClient[v1.WatchProfileRequest, v1.WatchProfileResponse](
+			httpClient,
+			baseURL+ProfileServiceWatchProfileProcedure,
+			connect.WithSchema(profileServiceMethods.ByName("WatchProfile")),
+			connect.WithClientOptions(opts...),
+		),
 		getPublicProfile: connect.NewClient[v1.GetPublicProfileRequest, v1.GetPublicProfileResponse](
 			httpClient,
 			baseURL+ProfileServiceGetPublicProfileProcedure,
@@ -114,6 +128,7 @@ type profileServiceClient struct {
 	getProfile       *connect.Client[v1.GetProfileRequest, v1.GetProfileResponse]
 	updateProfile    *connect.Client[v1.UpdateProfileRequest, v1.UpdateProfileResponse]
 	deleteProfile    *connect.Client[v1.DeleteProfileRequest, v1.DeleteProfileResponse]
+	watchProfile     *connect.Client[v1.WatchProfileRequest, v1.WatchProfileResponse]
 	getPublicProfile *connect.Client[v1.GetPublicProfileRequest, v1.GetPublicProfileResponse]
 }
 
@@ -130,6 +145,11 @@ func (c *profileServiceClient) UpdateProfile(ctx context.Context, req *connect.R
 // DeleteProfile calls portico.profile.v1.ProfileService.DeleteProfile.
 func (c *profileServiceClient) DeleteProfile(ctx context.Context, req *connect.Request[v1.DeleteProfileRequest]) (*connect.Response[v1.DeleteProfileResponse], error) {
 	return c.deleteProfile.CallUnary(ctx, req)
+}
+
+// WatchProfile calls portico.profile.v1.ProfileService.WatchProfile.
+func (c *profileServiceClient) WatchProfile(ctx context.Context, req *connect.Request[v1.WatchProfileRequest]) (*connect.ServerStreamForClient[v1.WatchProfileResponse], error) {
+	return c.watchProfile.CallServerStream(ctx, req)
 }
 
 // GetPublicProfile calls portico.profile.v1.ProfileService.GetPublicProfile.
@@ -151,6 +171,11 @@ type ProfileServiceHandler interface {
 	// (or the etag field) names its current ETag. Deleting a profile that does
 	// not exist fails with not_found.
 	DeleteProfile(context.Context, *connect.Request[v1.DeleteProfileRequest]) (*connect.Response[v1.DeleteProfileResponse], error)
+	// WatchProfile streams the caller's profile: the current version first,
+	// then each new version as it is written, until the client cancels or the
+	// server shuts down. A message with no profile means the caller has none
+	// (yet, or any more).
+	WatchProfile(context.Context, *connect.Request[v1.WatchProfileRequest], *connect.ServerStream[v1.WatchProfileResponse]) error
 	// GetPublicProfile returns the public part of anyone's profile. Any origin
 	// may call it, without credentials.
 	GetPublicProfile(context.Context, *connect.Request[v1.GetPublicProfileRequest]) (*connect.Response[v1.GetPublicProfileResponse], error)
@@ -182,6 +207,12 @@ func NewProfileServiceHandler(svc ProfileServiceHandler, opts ...connect.Handler
 		connect.WithSchema(profileServiceMethods.ByName("DeleteProfile")),
 		connect.WithHandlerOptions(opts...),
 	)
+	profileServiceWatchProfileHandler := connect.NewServerStreamHandler(
+		ProfileServiceWatchProfileProcedure,
+		svc.WatchProfile,
+		connect.WithSchema(profileServiceMethods.ByName("WatchProfile")),
+		connect.WithHandlerOptions(opts...),
+	)
 	profileServiceGetPublicProfileHandler := connect.NewUnaryHandler(
 		ProfileServiceGetPublicProfileProcedure,
 		svc.GetPublicProfile,
@@ -197,6 +228,8 @@ func NewProfileServiceHandler(svc ProfileServiceHandler, opts ...connect.Handler
 			profileServiceUpdateProfileHandler.ServeHTTP(w, r)
 		case ProfileServiceDeleteProfileProcedure:
 			profileServiceDeleteProfileHandler.ServeHTTP(w, r)
+		case ProfileServiceWatchProfileProcedure:
+			profileServiceWatchProfileHandler.ServeHTTP(w, r)
 		case ProfileServiceGetPublicProfileProcedure:
 			profileServiceGetPublicProfileHandler.ServeHTTP(w, r)
 		default:
@@ -218,6 +251,10 @@ func (UnimplementedProfileServiceHandler) UpdateProfile(context.Context, *connec
 
 func (UnimplementedProfileServiceHandler) DeleteProfile(context.Context, *connect.Request[v1.DeleteProfileRequest]) (*connect.Response[v1.DeleteProfileResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("portico.profile.v1.ProfileService.DeleteProfile is not implemented"))
+}
+
+func (UnimplementedProfileServiceHandler) WatchProfile(context.Context, *connect.Request[v1.WatchProfileRequest], *connect.ServerStream[v1.WatchProfileResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("portico.profile.v1.ProfileService.WatchProfile is not implemented"))
 }
 
 func (UnimplementedProfileServiceHandler) GetPublicProfile(context.Context, *connect.Request[v1.GetPublicProfileRequest]) (*connect.Response[v1.GetPublicProfileResponse], error) {
