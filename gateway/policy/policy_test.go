@@ -30,8 +30,8 @@ func TestResolveAndCompile(t *testing.T) {
 			want: Method{
 				Procedure: "/s/Get", BrowserCallable: true, AllowCredentials: true,
 				Origins: []string{"https://app.example.com"}, OriginSet: "web",
-				AllowMethods: "GET, POST",
-				AllowHeaders: "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, x-client-version, X-Grpc-Web, X-User-Agent",
+				AllowMethods:  "GET, POST",
+				AllowHeaders:  "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, x-client-version, X-Grpc-Web, X-User-Agent",
 				ExposeHeaders: "ETag, Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin",
 				MaxAge:        "3600",
 			},
@@ -43,8 +43,8 @@ func TestResolveAndCompile(t *testing.T) {
 			want: Method{
 				Procedure: "/s/Update", BrowserCallable: true, AllowCredentials: true,
 				Origins: []string{"https://app.example.com"}, OriginSet: "web",
-				AllowMethods: "POST",
-				AllowHeaders: "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, If-Match, x-client-version, X-Grpc-Web, X-User-Agent",
+				AllowMethods:  "POST",
+				AllowHeaders:  "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, If-Match, x-client-version, X-Grpc-Web, X-User-Agent",
 				ExposeHeaders: "ETag, Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin, Location",
 				MaxAge:        "3600",
 			},
@@ -55,8 +55,8 @@ func TestResolveAndCompile(t *testing.T) {
 			method: Spec{Public: ptr(true), MaxAgeSeconds: ptr[int32](0)},
 			want: Method{
 				Procedure: "/s/Public", BrowserCallable: true, Public: true,
-				AllowMethods: "GET, POST",
-				AllowHeaders: "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, x-client-version, X-Grpc-Web, X-User-Agent",
+				AllowMethods:  "GET, POST",
+				AllowHeaders:  "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, x-client-version, X-Grpc-Web, X-User-Agent",
 				ExposeHeaders: "ETag, Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin",
 				MaxAge:        "0",
 			},
