@@ -6,9 +6,11 @@ require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.2
 	buf.build/go/protovalidate v1.4.0
 	connectrpc.com/connect v1.21.1
+	connectrpc.com/cors v0.1.0
 	github.com/bufbuild/protocompile v0.14.1
 	github.com/google/go-cmp v0.7.0
 	github.com/jhump/protoreflect v1.19.0
+	github.com/rs/cors v1.11.1
 	golang.org/x/net v0.63.0
 	google.golang.org/protobuf v1.36.12
 	modernc.org/sqlite v1.62.0

@@ -119,8 +119,11 @@ func trimOWS(s string) string {
 func compareFold(name, target string) int {
 	n := min(len(name), len(target))
 	for i := 0; i < n; i++ {
-		a, b := name[i], lower(target[i])
-		if a != b {
+		a, b := name[i], target[i]
+		if a == b {
+			continue // browsers send lower case: the common case needs no folding
+		}
+		if b = lower(b); a != b {
 			if a < b {
 				return -1
 			}
