@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/policy"
 	"github.com/portico-dev/portico/internal/app"
 )
@@ -86,4 +87,17 @@ func parseOriginSet(key, value string) (app.OriginSet, error) {
 		}
 	}
 	return set, nil
+}
+
+// checkOriginSets reports what the gateway would reject in the origin set
+// bindings, without opening the store. It is for the error path only:
+// app.New checks the same bindings when the configuration is otherwise
+// valid.
+func checkOriginSets(sets []app.OriginSet) error {
+	opts := []gateway.Option{gateway.WithLogger(nil)}
+	for _, set := range sets {
+		opts = append(opts, gateway.WithOriginSet(set.Name, set.Source, set.Origins...))
+	}
+	_, err := gateway.New(app.Services, opts...)
+	return err
 }

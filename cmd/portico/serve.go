@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -19,7 +20,14 @@ import (
 func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	cfg, err := parseConfig(environ)
 	if err != nil {
-		return err
+		// Check the origin sets too, so that one failed start names every
+		// bad variable rather than one class of them per deploy.
+		return errors.Join(err, checkOriginSets(cfg.originSets))
+	}
+	// app.New creates the directory too, but its error cannot say which
+	// variable to fix.
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return fmt.Errorf("PORTICO_DATA_DIR=%q: %w", cfg.dataDir, err)
 	}
 	logger := newLogger(stdout, cfg.logLevel)
 	a, err := app.New(ctx, app.Config{DataDir: cfg.dataDir, OriginSets: cfg.originSets, Logger: logger})
