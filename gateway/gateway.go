@@ -71,12 +71,20 @@ func New(services []*policy.Service, opts ...Option) (*Gateway, error) {
 		}
 		svc := &service{name: sp.Name}
 		g.services[path] = svc
+		if sp.Default.Procedure != path {
+			errs = append(errs, fmt.Errorf("service %s: default policy is for %q, want %q", sp.Name, sp.Default.Procedure, path))
+		}
 		var err error
 		if svc.fallback, err = newRoute(&sp.Default, svc, bound); err != nil {
 			errs = append(errs, err)
 		}
+		svc.fallback.fallback = true
 		for i := range sp.Methods {
 			m := &sp.Methods[i]
+			if name, ok := strings.CutPrefix(m.Procedure, path); !ok || name == "" || strings.Contains(name, "/") {
+				errs = append(errs, fmt.Errorf("service %s: procedure %q is not a method of the service", sp.Name, m.Procedure))
+				continue
+			}
 			if _, dup := g.procedures[m.Procedure]; dup {
 				errs = append(errs, fmt.Errorf("procedure %s: policy given twice", m.Procedure))
 				continue
@@ -137,8 +145,9 @@ func bindOriginSets(services []*policy.Service, bindings []binding) (map[string]
 // grpcreflect.NewHandlerV1. A service pattern whose policy was given to [New]
 // is served with that policy; any other pattern is served without CORS
 // (server-side callers only) and, if it is not a service path, through an
-// [http.ServeMux]. Handle panics if the pattern is mounted twice, which is a
-// programming error.
+// [http.ServeMux]. Handle panics if the pattern is mounted twice, or if it
+// overlaps a policy's service path without being exactly it (which would
+// bypass the policy): both are programming errors.
 func (g *Gateway) Handle(pattern string, handler http.Handler) {
 	if isServicePath(pattern) {
 		svc, ok := g.services[pattern]
@@ -151,6 +160,13 @@ func (g *Gateway) Handle(pattern string, handler http.Handler) {
 		}
 		svc.handler = handler
 		return
+	}
+	for path := range g.services {
+		if strings.Contains(pattern, path) {
+			// "POST /pkg.Svc/" or "/pkg.Svc/Method" would bypass the
+			// service's CORS policy.
+			panic("gateway: " + pattern + " overlaps service path " + path + ": mount the service at " + path)
+		}
 	}
 	g.other.Handle(pattern, handler)
 }
@@ -207,7 +223,7 @@ func (g *Gateway) lookup(path string) (*route, *service) {
 // Access-Control-Allow-* header otherwise; 404 for an unknown procedure.
 func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, origins []string) {
 	h := w.Header()
-	if rt == nil || rt.policy.Procedure != r.URL.Path {
+	if rt == nil || rt.fallback {
 		g.refused(r.Context(), "cors: preflight refused", r.URL.Path, origins, unknownProcedure, "")
 		w.WriteHeader(http.StatusNotFound)
 		return
@@ -232,13 +248,37 @@ func (g *Gateway) refused(ctx context.Context, msg, procedure string, origins []
 	if !g.logger.Enabled(ctx, slog.LevelWarn) {
 		return
 	}
+	// Every value here may come from the client: bound them, so that one
+	// request cannot write a megabyte of log.
+	shown := make([]string, 0, min(len(origins), maxLoggedValues))
+	for _, o := range origins[:min(len(origins), maxLoggedValues)] {
+		shown = append(shown, truncate(o))
+	}
 	attrs := []slog.Attr{
-		slog.String("procedure", procedure),
-		slog.Any("origin", origins),
+		slog.String("procedure", truncate(procedure)),
+		slog.Any("origin", shown),
 		slog.String("reason", why.String()),
 	}
+	if len(origins) > maxLoggedValues {
+		attrs = append(attrs, slog.Int("origin_count", len(origins)))
+	}
 	if detail != "" {
-		attrs = append(attrs, slog.String("detail", detail))
+		attrs = append(attrs, slog.String("detail", truncate(detail)))
 	}
 	g.logger.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
+}
+
+const (
+	// maxLoggedBytes bounds each client-supplied value in a log line.
+	maxLoggedBytes = 256
+	// maxLoggedValues bounds how many Origin values a log line shows.
+	maxLoggedValues = 4
+)
+
+// truncate shortens a client-supplied value for logging.
+func truncate(s string) string {
+	if len(s) <= maxLoggedBytes {
+		return s
+	}
+	return s[:maxLoggedBytes] + "…"
 }

@@ -167,6 +167,11 @@ func TestGateway(t *testing.T) {
 		{name: "refused: header list too long", req: preflight(update, "Origin", appOrigin, "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", strings.Repeat("x-a,", 2000)), wantStatus: 403, wantHeader: refused, wantLog: "Access-Control-Request-Headers too long"},
 		{name: "refused: too many empty items", req: preflight(update, "Origin", appOrigin, "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", strings.Repeat(",", 40)), wantStatus: 403, wantHeader: refused, wantLog: "Access-Control-Request-Headers has too many empty items"},
 		{name: "refused: private network", req: preflight(update, "Origin", appOrigin, "Access-Control-Request-Method", "POST", "Access-Control-Request-Private-Network", "true"), wantStatus: 403, wantHeader: refused, wantLog: "private network access not allowed"},
+		{name: "public refused: null origin", req: preflight(publicRead, "Origin", "null", "Access-Control-Request-Method", "GET"), wantStatus: 403, wantHeader: refused, wantLog: `Origin \"null\" is never allowed`},
+		{name: "public refused: empty origin", req: preflight(publicRead, "Origin", "", "Access-Control-Request-Method", "GET"), wantStatus: 403, wantHeader: refused, wantLog: "empty Origin"},
+		{name: "public refused: list in origin", req: preflight(publicRead, "Origin", "https://a.example, https://b.example", "Access-Control-Request-Method", "GET"), wantStatus: 403, wantHeader: refused, wantLog: "Origin holds a list"},
+		{name: "public refused: two origins", req: preflight(publicRead, "Origin", evilOrigin, "Origin", appOrigin, "Access-Control-Request-Method", "GET"), wantStatus: 403, wantHeader: refused, wantLog: "more than one Origin header"},
+		{name: "bare service path: 404", req: preflight(svcPath, "Origin", appOrigin, "Access-Control-Request-Method", "POST"), wantStatus: 404, wantHeader: http.Header{}, wantLog: "unknown procedure"},
 		{name: "unknown method in known service: 404", req: preflight(svcPath+"Nope", "Origin", appOrigin, "Access-Control-Request-Method", "POST"), wantStatus: 404, wantHeader: http.Header{}, wantLog: "unknown procedure"},
 		{name: "unknown service: 404", req: preflight("/other.v1.Svc/M", "Origin", appOrigin, "Access-Control-Request-Method", "POST"), wantStatus: 404, wantHeader: http.Header{}, wantLog: "unknown procedure"},
 		{name: "double slash path: 404, no redirect", req: preflight("/"+update, "Origin", appOrigin, "Access-Control-Request-Method", "POST"), wantStatus: 404, wantHeader: http.Header{}, wantLog: "unknown procedure"},
@@ -215,16 +220,30 @@ func TestGateway(t *testing.T) {
 			wantHeader: http.Header{"Vary": {"Origin"}, "X-Inner": {"1"}},
 		},
 		{
-			name:       "no Origin on public procedure: nothing",
+			name:       "no Origin on public procedure: only Vary, since an Origin would get *",
 			req:        actual(http.MethodPost, publicRead),
 			wantStatus: 200,
-			wantHeader: http.Header{"X-Inner": {"1"}},
+			wantHeader: http.Header{"Vary": {"Origin"}, "X-Inner": {"1"}},
 		},
 		{
-			name:       "public actual request: star, no credentials, no Vary",
+			name:       "public actual request: star, no credentials",
 			req:        actual(http.MethodGet, publicRead, "Origin", evilOrigin),
 			wantStatus: 200,
-			wantHeader: http.Header{"Access-Control-Allow-Origin": {"*"}, "Access-Control-Expose-Headers": {exposed}, "X-Inner": {"1"}},
+			wantHeader: http.Header{"Access-Control-Allow-Origin": {"*"}, "Access-Control-Expose-Headers": {exposed}, "Vary": {"Origin"}, "X-Inner": {"1"}},
+		},
+		{
+			name:       "public actual request with null origin: no star",
+			req:        actual(http.MethodGet, publicRead, "Origin", "null"),
+			wantStatus: 200,
+			wantHeader: http.Header{"Vary": {"Origin"}, "X-Inner": {"1"}},
+			wantLog:    `Origin \"null\" is never allowed`,
+		},
+		{
+			name:       "public actual request with two origins: no star",
+			req:        actual(http.MethodGet, publicRead, "Origin", appOrigin, "Origin", evilOrigin),
+			wantStatus: 200,
+			wantHeader: http.Header{"Vary": {"Origin"}, "X-Inner": {"1"}},
+			wantLog:    "more than one Origin header",
 		},
 		{
 			name:       "unknown service without Origin: 404 from the mux",
@@ -332,6 +351,90 @@ func TestNewRejectsBadBindings(t *testing.T) {
 		WithOriginSet("web", "A", "https://*.com"), WithOriginSet("nope", "B", "https://x.example.com"))
 	if err == nil || !strings.Contains(err.Error(), "A: ") || !strings.Contains(err.Error(), "B: ") {
 		t.Errorf("New = %v, want both errors", err)
+	}
+}
+
+func TestNewRejectsInconsistentTables(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		svc  policy.Service
+		want string
+	}{
+		{"method of another service", policy.Service{Name: "a.A", Default: policy.Method{Procedure: "/a.A/"}, Methods: []policy.Method{{Procedure: "/b.B/M", BrowserCallable: true, Public: true}}}, `procedure "/b.B/M" is not a method of the service`},
+		{"empty procedure", policy.Service{Name: "a.A", Default: policy.Method{Procedure: "/a.A/"}, Methods: []policy.Method{{}}}, `procedure "" is not a method`},
+		{"nested procedure", policy.Service{Name: "a.A", Default: policy.Method{Procedure: "/a.A/"}, Methods: []policy.Method{{Procedure: "/a.A/M/x"}}}, "is not a method"},
+		{"default elsewhere", policy.Service{Name: "a.A", Default: policy.Method{Procedure: "/a.A/X"}}, `default policy is for "/a.A/X"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := New([]*policy.Service{&tc.svc})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestHandleOverlapPanics(t *testing.T) {
+	t.Parallel()
+	for _, pattern := range []string{"POST " + svcPath, update, "example.com" + svcPath} {
+		func() {
+			g, _ := newTestGateway(t)
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Handle(%q) must panic: it would bypass the service's policy", pattern)
+				}
+			}()
+			g.Handle(pattern, http.NotFoundHandler())
+		}()
+	}
+}
+
+// TestSharedValuesSurviveHandlers checks that handlers adding to, replacing
+// or deleting the headers the gateway set leave the next response intact.
+func TestSharedValuesSurviveHandlers(t *testing.T) {
+	t.Parallel()
+	g, err := New([]*policy.Service{profilev1portico.ProfileServicePolicy}, WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Handle(svcPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Add("Vary", "Accept-Encoding")
+		h.Add("Access-Control-Expose-Headers", "X-Extra")
+		h.Set("Access-Control-Allow-Credentials", "false")
+		h.Del("Access-Control-Allow-Origin")
+	}))
+	for range 3 {
+		req := httptest.NewRequest(http.MethodPost, update, nil)
+		req.Header.Set("Origin", appOrigin)
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, req)
+		want := http.Header{
+			"Vary":                             {"Origin", "Accept-Encoding"},
+			"Access-Control-Expose-Headers":    {exposed, "X-Extra"},
+			"Access-Control-Allow-Credentials": {"false"},
+		}
+		assertHeaders(t, rec.Header(), want)
+	}
+}
+
+func TestRefusalLogsAreBounded(t *testing.T) {
+	t.Parallel()
+	g, logs := newTestGateway(t)
+	req := httptest.NewRequest(http.MethodOptions, update, nil)
+	for range 50 {
+		req.Header.Add("Origin", "https://"+strings.Repeat("a", 10_000)+".example")
+	}
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	g.ServeHTTP(httptest.NewRecorder(), req)
+	if n := logs.Len(); n > 4096 {
+		t.Errorf("one refusal logged %d bytes", n)
+	}
+	if !strings.Contains(logs.String(), `"origin_count":50`) {
+		t.Errorf("log does not count the origins: %s", logs.String())
 	}
 }
 

@@ -29,8 +29,11 @@ const (
 )
 
 // Shared header values. Each slice has its capacity equal to its length, so
-// that a handler appending to a header we set copies instead of writing into
-// memory shared by all requests.
+// that a handler appending to a header we set (Header.Add, or append) copies
+// instead of writing into memory shared by all requests. Handlers may add,
+// replace or delete these headers, but must not write into the slices in
+// place; precomputed values are what keep the hot path allocation-free, as
+// in rs/cors.
 var (
 	valueTrue          = []string{"true"}
 	valueStar          = []string{"*"}
@@ -43,6 +46,9 @@ var (
 type route struct {
 	policy  *policy.Method
 	service *service
+	// fallback marks the route of a service's unknown methods: actual
+	// requests get its headers, preflights a 404.
+	fallback bool
 
 	callable     bool
 	public       bool
@@ -127,10 +133,6 @@ func splitList(v string) []string {
 	return parts
 }
 
-// varies reports whether responses depend on the request's Origin, so that
-// caches must key on it (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
-func (rt *route) varies() bool { return rt.callable && !rt.public }
-
 // decorate adds the CORS headers of an actual (non-preflight) request, before
 // the handler runs, so that every response carries them: errors included.
 // It reports whether the origin was refused.
@@ -138,13 +140,17 @@ func (rt *route) decorate(h http.Header, origins []string) (refused bool) {
 	if !rt.callable {
 		return false
 	}
-	if !rt.public {
-		addVary(h, valueVaryOrigin)
-	}
+	// Every response of a browser-callable procedure depends on Origin, even
+	// a public one, which answers "*" only when Origin is present, so caches
+	// must key on it (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
+	addVary(h, valueVaryOrigin)
 	if len(origins) == 0 {
 		return false
 	}
 	if rt.public {
+		if !wellFormed(origins) {
+			return true
+		}
 		h[headerAllowOrigin] = valueStar
 	} else if rt.origins.Match(origins) {
 		// Echo the request's own slice: it holds exactly the one allowed origin.
@@ -167,11 +173,12 @@ func (rt *route) checkPreflight(origins []string, req http.Header) (reason, stri
 	if !rt.callable {
 		return notBrowserCallable, rt.policy.NotCallableReason
 	}
-	if !rt.public && !rt.origins.Match(origins) {
+	if rt.public {
+		if !wellFormed(origins) {
+			return originRefusal(origins), ""
+		}
+	} else if !rt.origins.Match(origins) {
 		return originRefusal(origins), ""
-	}
-	if rt.public && len(origins) != 1 {
-		return originMultiple, ""
 	}
 	methods := req[headerRequestMethod]
 	if len(methods) != 1 {
@@ -225,6 +232,13 @@ func (rt *route) writePreflight(h http.Header, origins []string, req http.Header
 			h[headerAllowPrivateNetwork] = valueTrue
 		}
 	}
+}
+
+// wellFormed reports whether origins is one plausible origin: what a public
+// procedure accepts. Like every other policy, it never approves "null", an
+// empty Origin, two Origin headers or a list in one.
+func wellFormed(origins []string) bool {
+	return len(origins) == 1 && originRefusal(origins) == originNotAllowed
 }
 
 // originRefusal names precisely why origins were not matched. Only called on
