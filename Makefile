@@ -1,18 +1,25 @@
 # Portico's build. `make test` is what CI runs (.ci/run); it installs what it
-# needs through the Go toolchain alone.
+# needs through the Go toolchain, npm (web/, pinned by web/package-lock.json)
+# and, for the browser suite, apt-get (Debian's chromium, if missing).
 
 SHELL := /usr/bin/env bash -o pipefail
 .DEFAULT_GOAL := test
 
 GO ?= go
 BUF := $(GO) tool -modfile=tools/go.mod buf
+NPM ?= npm
+# The browser the e2e suite drives; installed with apt-get when missing.
+CHROMIUM ?= /usr/bin/chromium
+# npm ci writes this file; it is older than the lock file when node_modules
+# is stale.
+WEB_DEPS := web/node_modules/.package-lock.json
 
 .PHONY: run
 run: ## Run the gateway with the reference service on an embedded store
 	$(GO) run ./cmd/portico
 
 .PHONY: test
-test: checkgenerate lint shorttest ## Everything CI checks
+test: checkgenerate lint shorttest e2e ## Everything CI checks
 
 .PHONY: shorttest
 shorttest: ## Unit and integration tests, with the race detector
@@ -23,19 +30,20 @@ bench: ## Benchmarks of the CORS hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./gateway/...
 
 .PHONY: generate
-generate: ## Vendor third-party protos, then buf generate into gen/
+generate: $(WEB_DEPS) ## Vendor third-party protos, then buf generate into gen/ and web/src/gen/
 	$(GO) mod tidy
 	$(GO) run ./internal/cmd/vendorproto third_party
 	$(BUF) generate
 
 .PHONY: checkgenerate
-checkgenerate: ## Fail if gen/ or third_party/ differ from a fresh generation
+checkgenerate: $(WEB_DEPS) ## Fail if gen/, web/src/gen/ or third_party/ differ from a fresh generation
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(GO) run ./internal/cmd/vendorproto "$$tmp/third_party" && \
 	diff -r third_party "$$tmp/third_party" && \
 	$(BUF) generate -o "$$tmp" && \
 	diff -r gen "$$tmp/gen" && \
-	echo "checkgenerate: gen/ and third_party/ match a fresh generation"
+	diff -r web/src/gen "$$tmp/web/src/gen" && \
+	echo "checkgenerate: gen/, web/src/gen/ and third_party/ match a fresh generation"
 
 .PHONY: lint
 lint: ## buf lint and format, gofmt, go vet
@@ -44,3 +52,34 @@ lint: ## buf lint and format, gofmt, go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')) && \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: webdeps
+webdeps: $(WEB_DEPS) ## Install web/'s pinned npm packages (npm ci) when missing or stale
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium with apt-get when $(CHROMIUM) is missing (as root)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "chromium: $(CHROMIUM) missing, installing Debian's chromium (about a minute)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+.PHONY: e2e
+e2e: $(WEB_DEPS) chromium ## Browser suite: both transports in headless Chromium against the portico binary
+	cd web && node_modules/.bin/tsc --noEmit
+	cd web && node build.mjs
+	$(GO) build -o .tmp/e2e/portico ./cmd/portico
+	cd web && PORTICO_BIN="$(CURDIR)/.tmp/e2e/portico" CHROMIUM="$(CHROMIUM)" \
+		node --test --test-reporter=spec e2e/
+
+.PHONY: demo
+demo: $(WEB_DEPS) ## Serve the demo page on 127.0.0.1:5173 against a local portico on :8080
+	cd web && node build.mjs
+	$(GO) build -o .tmp/bin/portico ./cmd/portico
+	@PORTICO_ORIGINS_WEB=http://127.0.0.1:5173 .tmp/bin/portico & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT INT TERM; \
+	echo "demo: open http://127.0.0.1:5173/ (Ctrl-C stops the page server and portico)"; \
+	node web/serve.mjs web/dist 5173
