@@ -38,6 +38,7 @@ import (
 // that a Gateway is safe for concurrent use.
 type Gateway struct {
 	logger     *slog.Logger
+	observer   Observer
 	procedures map[string]*route   // "/pkg.Svc/Method"
 	services   map[string]*service // "/pkg.Svc/"
 	other      *http.ServeMux      // handlers mounted elsewhere
@@ -56,6 +57,7 @@ func New(services []*policy.Service, opts ...Option) (*Gateway, error) {
 	bound, errs := bindOriginSets(services, cfg.bindings)
 	g := &Gateway{
 		logger:     cfg.logger,
+		observer:   cfg.observer,
 		procedures: make(map[string]*route),
 		services:   make(map[string]*service),
 		other:      http.NewServeMux(),
@@ -191,8 +193,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.other.ServeHTTP(w, r)
 		return
 	}
-	if rt != nil && rt.decorate(w.Header(), origins) {
-		g.refused(r.Context(), "cors: actual request origin not allowed", rt.policy.Procedure, origins, originRefusal(origins), "")
+	if rt != nil {
+		refused := rt.decorate(w.Header(), origins)
+		if refused {
+			g.refused(r.Context(), "cors: actual request origin not allowed", rt.policy.Procedure, origins, originRefusal(origins), "")
+		}
+		if hasOrigin {
+			g.decided(r, false, rt.actualReason(refused, origins))
+		}
 	}
 	svc.handler.ServeHTTP(w, r)
 }
@@ -225,16 +233,19 @@ func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, o
 	h := w.Header()
 	if rt == nil || rt.fallback {
 		g.refused(r.Context(), "cors: preflight refused", r.URL.Path, origins, unknownProcedure, "")
+		g.decided(r, true, unknownProcedure)
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
 	h[headerVary] = valueVaryPreflight
 	if why, detail := rt.checkPreflight(origins, r.Header); why != allowed {
 		g.refused(r.Context(), "cors: preflight refused", rt.policy.Procedure, origins, why, detail)
+		g.decided(r, true, why)
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
 	rt.writePreflight(h, origins, r.Header)
+	g.decided(r, true, allowed)
 	w.WriteHeader(http.StatusNoContent)
 	if g.logger.Enabled(r.Context(), slog.LevelDebug) {
 		g.logger.LogAttrs(r.Context(), slog.LevelDebug, "cors: preflight approved",

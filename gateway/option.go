@@ -12,6 +12,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	logger   *slog.Logger
 	bindings []binding
+	observer Observer
 }
 
 // binding adds origins to a named origin set, as a deployment configures it.
