@@ -29,6 +29,11 @@ shorttest: ## Unit and integration tests, with the race detector
 bench: ## Benchmarks of the CORS hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./gateway/...
 
+.PHONY: coldstart
+coldstart: ## Process start to first served request (TestDockerfile logs the release binary's size)
+	$(GO) test -run '^$$' -bench ColdStart -benchtime 20x ./cmd/portico
+	$(GO) test -run '^TestDockerfile$$' -v ./cmd/portico | grep 'binary size'
+
 .PHONY: generate
 generate: $(WEB_DEPS) ## Vendor third-party protos, then buf generate into gen/ and web/src/gen/
 	$(GO) mod tidy

@@ -25,16 +25,59 @@ type config struct {
 	logLevel   slog.Level
 	grace      time.Duration
 	originSets []app.OriginSet
+	// projectID is PORTICO_PROJECT_ID, else GOOGLE_CLOUD_PROJECT.
+	projectID string
+	// The limits; see the README.
+	maxMessageBytes      int
+	maxTimeout           time.Duration
+	readHeaderTimeout    time.Duration
+	maxConcurrentStreams int
 }
 
 // parseConfig reads the environment and reports every invalid variable at
 // once, each error naming its variable.
 func parseConfig(environ []string) (config, error) {
-	cfg := config{port: "8080", dataDir: "portico-data", grace: 8 * time.Second}
+	cfg := config{
+		port: "8080", dataDir: "portico-data", grace: 8 * time.Second,
+		maxMessageBytes:      app.DefaultReadMaxBytes,
+		maxTimeout:           app.DefaultMaxTimeout,
+		readHeaderTimeout:    10 * time.Second,
+		maxConcurrentStreams: 100,
+	}
 	var errs []error
+	var googleProject string
 	for _, kv := range environ {
 		key, value, _ := strings.Cut(kv, "=")
 		switch {
+		case key == "GOOGLE_CLOUD_PROJECT":
+			googleProject = value
+		case key == "PORTICO_PROJECT_ID":
+			cfg.projectID = value
+		case key == "PORTICO_MAX_MESSAGE_BYTES":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 {
+				errs = append(errs, fmt.Errorf("PORTICO_MAX_MESSAGE_BYTES=%q: want a positive number of bytes", value))
+				continue
+			}
+			cfg.maxMessageBytes = n
+		case key == "PORTICO_MAX_CONCURRENT_STREAMS":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 || n > 1<<20 {
+				errs = append(errs, fmt.Errorf("PORTICO_MAX_CONCURRENT_STREAMS=%q: want a number from 1 to 1048576", value))
+				continue
+			}
+			cfg.maxConcurrentStreams = n
+		case key == "PORTICO_MAX_TIMEOUT" || key == "PORTICO_READ_HEADER_TIMEOUT":
+			d, err := time.ParseDuration(value)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 30s", key, value))
+				continue
+			}
+			if key == "PORTICO_MAX_TIMEOUT" {
+				cfg.maxTimeout = d
+			} else {
+				cfg.readHeaderTimeout = d
+			}
 		case key == "PORT":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 0 || n > 65535 {
@@ -67,6 +110,9 @@ func parseConfig(environ []string) (config, error) {
 			}
 			cfg.originSets = append(cfg.originSets, set)
 		}
+	}
+	if cfg.projectID == "" {
+		cfg.projectID = googleProject
 	}
 	slices.SortFunc(cfg.originSets, func(a, b app.OriginSet) int { return strings.Compare(a.Name, b.Name) })
 	return cfg, errors.Join(errs...)

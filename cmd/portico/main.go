@@ -16,6 +16,12 @@
 //	PORTICO_LOG_LEVEL    debug, info (default), warn or error
 //	PORTICO_SHUTDOWN_GRACE how long in-flight calls may finish after SIGTERM
 //	                     (default 8s; Cloud Run allows 10s)
+//	PORTICO_PROJECT_ID   project of the traces in access lines (default
+//	                     GOOGLE_CLOUD_PROJECT; none: no trace field)
+//	PORTICO_MAX_MESSAGE_BYTES largest request message (default 4 MiB)
+//	PORTICO_MAX_TIMEOUT  ceiling on unary calls' deadlines (default 30s)
+//	PORTICO_READ_HEADER_TIMEOUT time allowed to send a request header (default 10s)
+//	PORTICO_MAX_CONCURRENT_STREAMS HTTP/2 streams per connection (default 100)
 package main
 
 import (
@@ -74,5 +80,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 const usage = `Usage: portico [serve|version|help]
 
 Environment: PORT, PORTICO_DATA_DIR, PORTICO_ORIGINS_<SET>, PORTICO_LOG_LEVEL,
-PORTICO_SHUTDOWN_GRACE (see the README).
+PORTICO_SHUTDOWN_GRACE, PORTICO_PROJECT_ID, PORTICO_MAX_MESSAGE_BYTES,
+PORTICO_MAX_TIMEOUT, PORTICO_READ_HEADER_TIMEOUT, PORTICO_MAX_CONCURRENT_STREAMS
+(see the README).
 `

@@ -50,6 +50,8 @@ const (
 	stopTimeout = 5 * time.Second
 	// requestTimeout bounds every HTTP request.
 	requestTimeout = 5 * time.Second
+	// repoRoot is the repository root, relative to this package.
+	repoRoot = "../.."
 )
 
 const (
@@ -82,6 +84,9 @@ const (
 var (
 	// binary is the portico binary built by TestMain.
 	binary string
+	// grpcurl and buf are the peer clients, built by TestMain from the
+	// versions pinned in tools/go.mod.
+	grpcurl, buf string
 	// raceBuild is whether binary, like this test binary, has the race
 	// detector.
 	raceBuild bool
@@ -103,11 +108,28 @@ func runTests(m *testing.M) int {
 	if raceBuild = raceEnabled(); raceBuild {
 		args = append(args, "-race")
 	}
-	// go test puts its own toolchain first on PATH.
-	build := exec.Command("go", append(args, ".")...)
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go %s: %v\n%s", strings.Join(args, " "), err, out)
-		return 1
+	// go test puts its own toolchain first on PATH. The peer clients build
+	// alongside, from the repository root so that -modfile finds the root
+	// module; both builds are cached after the first run.
+	grpcurl, buf = filepath.Join(dir, "grpcurl"), filepath.Join(dir, "buf")
+	builds := []*exec.Cmd{
+		exec.Command("go", append(args, ".")...),
+		exec.Command("go", "build", "-modfile=tools/go.mod", "-o", dir+string(filepath.Separator),
+			"github.com/fullstorydev/grpcurl/cmd/grpcurl", "github.com/bufbuild/buf/cmd/buf"),
+	}
+	builds[1].Dir = repoRoot
+	errs := make([]error, len(builds))
+	outs := make([][]byte, len(builds))
+	var wg sync.WaitGroup
+	for i, build := range builds {
+		wg.Go(func() { outs[i], errs[i] = build.CombinedOutput() })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n%s", strings.Join(builds[i].Args, " "), err, outs[i])
+			return 1
+		}
 	}
 	return m.Run()
 }
@@ -539,6 +561,10 @@ func TestConfigErrors(t *testing.T) {
 			want: []string{`PORTICO_SHUTDOWN_GRACE="1h"`},
 		},
 		{name: "log level", env: []string{"PORTICO_LOG_LEVEL=loud"}, want: []string{`PORTICO_LOG_LEVEL="loud"`}},
+		{name: "message limit", env: []string{"PORTICO_MAX_MESSAGE_BYTES=0"}, want: []string{`PORTICO_MAX_MESSAGE_BYTES="0"`}},
+		{name: "timeout ceiling", env: []string{"PORTICO_MAX_TIMEOUT=-1s"}, want: []string{`PORTICO_MAX_TIMEOUT="-1s"`}},
+		{name: "header timeout", env: []string{"PORTICO_READ_HEADER_TIMEOUT=soon"}, want: []string{`PORTICO_READ_HEADER_TIMEOUT="soon"`}},
+		{name: "streams", env: []string{"PORTICO_MAX_CONCURRENT_STREAMS=0"}, want: []string{`PORTICO_MAX_CONCURRENT_STREAMS="0"`}},
 		{name: "empty data dir", env: []string{"PORTICO_DATA_DIR="}, want: []string{"PORTICO_DATA_DIR"}},
 		{
 			name: "data dir not a directory",
@@ -658,12 +684,19 @@ type server struct {
 // or wrote a stdout line that is not a structured log entry.
 func startServer(tb testing.TB, env ...string) *server {
 	tb.Helper()
-	s := &server{stdout: newLines(), stderr: newLines(), exited: make(chan struct{})}
-	s.cmd = exec.Command(binary)
-	s.cmd.Env = childEnv(tb, env...)
+	cmd := exec.Command(binary)
+	cmd.Env = childEnv(tb, env...)
+	return startProcess(tb, cmd)
+}
+
+// startProcess starts cmd, a portico server with its environment set, as
+// [startServer] does.
+func startProcess(tb testing.TB, cmd *exec.Cmd) *server {
+	tb.Helper()
+	s := &server{cmd: cmd, stdout: newLines(), stderr: newLines(), exited: make(chan struct{})}
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	if err := s.cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", binary, err)
+		tb.Fatalf("start %s: %v", s.cmd.Path, err)
 	}
 	go func() {
 		_ = s.cmd.Wait()

@@ -30,7 +30,14 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 		return fmt.Errorf("PORTICO_DATA_DIR=%q: %w", cfg.dataDir, err)
 	}
 	logger := newLogger(stdout, cfg.logLevel)
-	a, err := app.New(ctx, app.Config{DataDir: cfg.dataDir, OriginSets: cfg.originSets, Logger: logger})
+	a, err := app.New(ctx, app.Config{
+		DataDir:      cfg.dataDir,
+		OriginSets:   cfg.originSets,
+		Logger:       logger,
+		ProjectID:    cfg.projectID,
+		ReadMaxBytes: cfg.maxMessageBytes,
+		MaxTimeout:   cfg.maxTimeout,
+	})
 	if err != nil {
 		return err
 	}
@@ -46,7 +53,9 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := newServer(a.Handler(), logger)
+	srv := newServer(a.Handler(), cfg, logger)
+	// Shutdown stops accepting first, then runs Drain: health answers
+	// NOT_SERVING on the connections still open, and streams end.
 	srv.RegisterOnShutdown(a.Drain)
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version, "data_dir", cfg.dataDir)
 
@@ -70,20 +79,33 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	return nil
 }
 
+// maxHeaderBytes bounds a request's header: over HTTP/1.1 a larger one gets
+// 431 and the connection is closed; over HTTP/2 it is the advertised
+// SETTINGS_MAX_HEADER_LIST_SIZE, and a larger header block gets 431 on its
+// stream. Cloud Run's own front end allows 64 KiB too.
+const maxHeaderBytes = 64 << 10
+
 // newServer serves HTTP/1.1 and cleartext HTTP/2 on one port: Cloud Run
 // terminates TLS and, with --use-http2, forwards h2c end to end, which gRPC
 // needs.
-func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+func newServer(h http.Handler, cfg config, logger *slog.Logger) *http.Server {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		Handler:           h,
-		Protocols:         &protocols,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:   h,
+		Protocols: &protocols,
+		// A client that sends its header slowly (slowloris) is cut off:
+		// over HTTP/1.1 the connection is closed without a response.
+		ReadHeaderTimeout: cfg.readHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		MaxHeaderBytes:    maxHeaderBytes,
+		HTTP2: &http.HTTP2Config{
+			// Advertised in SETTINGS; a client opening more streams at once
+			// has them refused (RST_STREAM REFUSED_STREAM).
+			MaxConcurrentStreams: cfg.maxConcurrentStreams,
+		},
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
 

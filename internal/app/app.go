@@ -1,7 +1,10 @@
 // Package app assembles Portico's reference server: the embedded profile
 // store, the profile service behind its connect handler and interceptors, and
 // the gateway that applies the CORS policies generated from the .proto
-// options. cmd/portico reads the environment and serves the result; tests
+// options. Next to it, outside every CORS policy (server-side callers only),
+// it mounts gRPC health (connectrpc.com/grpchealth) and server reflection v1
+// and v1alpha (connectrpc.com/grpcreflect), and it wraps the whole in an
+// access log. cmd/portico reads the environment and serves the result; tests
 // build the same stack in-process.
 //
 // Start from [New].
@@ -16,13 +19,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"time"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
 	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/policy"
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1connect"
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1portico"
+	"github.com/portico-dev/portico/internal/accesslog"
 	"github.com/portico-dev/portico/service"
 	"github.com/portico-dev/portico/validation"
 )
@@ -35,10 +43,33 @@ type Config struct {
 	// OriginSets adds deployment origins to the origin sets the policies
 	// name, as gateway.WithOriginSet does.
 	OriginSets []OriginSet
-	// Logger receives start-up, CORS refusal and error lines. Nil means
-	// slog.Default().
+	// Logger receives start-up, access, CORS refusal and error lines. Nil
+	// means slog.Default().
 	Logger *slog.Logger
+	// ProjectID is the Google Cloud project whose Cloud Trace the access
+	// lines link to; "" leaves the trace out.
+	ProjectID string
+	// ReadMaxBytes is the largest request message accepted, after
+	// decompression; larger ones fail with resource_exhausted. Zero means
+	// [DefaultReadMaxBytes].
+	ReadMaxBytes int
+	// MaxTimeout caps the deadline of unary calls: a call with no deadline,
+	// or a longer one (Connect-Timeout-Ms, grpc-timeout), gets this one.
+	// Zero means [DefaultMaxTimeout]. Streams are not capped: they end with
+	// their client's deadline, Cloud Run's request timeout, or the drain.
+	MaxTimeout time.Duration
 }
+
+// The defaults of [Config].
+const (
+	// DefaultReadMaxBytes is gRPC's own default limit, 4 MiB.
+	DefaultReadMaxBytes = 4 << 20
+	DefaultMaxTimeout   = 30 * time.Second
+)
+
+// watchDrainDelay is how long health watchers have to receive NOT_SERVING
+// before [App.Drain] ends their streams.
+const watchDrainDelay = 100 * time.Millisecond
 
 // An OriginSet binds origins to a named origin set.
 type OriginSet struct {
@@ -55,7 +86,16 @@ type App struct {
 	handler http.Handler
 	store   *service.SQLiteStore
 	profile *service.ProfileService
+	health  *grpchealth.StaticChecker
+	// drained is done once Drain has given health watchers time to see
+	// NOT_SERVING; it ends health and reflection streams.
+	drained     context.Context //nolint:containedctx // a broadcast signal, not a request context
+	stopStreams context.CancelFunc
 }
+
+// healthServices are the names health checks answer SERVING for until the
+// drain: the server as a whole ("") and each mounted service.
+var healthServices = []string{"", profilev1connect.ProfileServiceName}
 
 // Services lists the compiled policies the reference server mounts.
 var Services = []*policy.Service{profilev1portico.ProfileServicePolicy}
@@ -70,7 +110,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("app: no data directory")
 	}
-	opts := []gateway.Option{gateway.WithLogger(logger)}
+	access := accesslog.New(logger, cfg.ProjectID)
+	opts := []gateway.Option{
+		gateway.WithLogger(logger),
+		gateway.WithObserver(func(r *http.Request, d gateway.Decision) {
+			accesslog.SetCORS(r.Context(), d.Preflight, d.Allowed, d.Reason)
+		}),
+	}
 	for _, set := range cfg.OriginSets {
 		opts = append(opts, gateway.WithOriginSet(set.Name, set.Source, set.Origins...))
 	}
@@ -89,24 +135,67 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Interceptors run in order: authentication before validation, so that
-	// an anonymous caller learns nothing about the shape of valid input.
-	handlerOpts := []connect.HandlerOption{
-		connect.WithInterceptors(
-			auth.NewInterceptor(auth.AllowAnonymous(profilev1connect.ProfileServiceGetPublicProfileProcedure)),
-			validator,
-		),
+	readMax, maxTimeout := cfg.ReadMaxBytes, cfg.MaxTimeout
+	if readMax <= 0 {
+		readMax = DefaultReadMaxBytes
+	}
+	if maxTimeout <= 0 {
+		maxTimeout = DefaultMaxTimeout
+	}
+	// Every handler, peers included, gets the limits and the access log.
+	common := []connect.HandlerOption{
+		connect.WithReadMaxBytes(readMax),
+		connect.WithInterceptors(access.Interceptor(), capTimeout(maxTimeout)),
 		connect.WithRecover(recoverer(logger)),
 	}
+	// Interceptors run in order: authentication before validation, so that
+	// an anonymous caller learns nothing about the shape of valid input.
+	profileOpts := append(slices.Clone(common), connect.WithInterceptors(
+		auth.NewInterceptor(auth.AllowAnonymous(profilev1connect.ProfileServiceGetPublicProfileProcedure)),
+		validator,
+	))
 	profile := service.New(store, service.WithLogger(logger))
-	gw.Handle(profilev1connect.NewProfileServiceHandler(profile, handlerOpts...))
-	return &App{handler: gw, store: store, profile: profile}, nil
+	gw.Handle(profilev1connect.NewProfileServiceHandler(profile, profileOpts...))
+
+	a := &App{store: store, profile: profile, health: grpchealth.NewStaticChecker(healthServices...)}
+	a.drained, a.stopStreams = context.WithCancel(context.Background())
+	// Health and reflection have no CORS policy, so the gateway serves them
+	// without CORS: browsers cannot call them.
+	reflector := grpcreflect.NewStaticReflector(
+		profilev1connect.ProfileServiceName,
+		grpchealth.HealthV1ServiceName,
+		grpcreflect.ReflectV1ServiceName,
+		grpcreflect.ReflectV1AlphaServiceName,
+	)
+	gw.Handle(a.untilDrained(grpchealth.NewHandler(a.health, common...)))
+	gw.Handle(a.untilDrained(grpcreflect.NewHandlerV1(reflector, common...)))
+	gw.Handle(a.untilDrained(grpcreflect.NewHandlerV1Alpha(reflector, common...)))
+	a.handler = access.Handler(gw)
+	return a, nil
 }
 
-// Drain ends long-lived streams so that a graceful shutdown can complete;
-// unary calls in flight are unaffected. Register it with
-// http.Server.RegisterOnShutdown.
-func (a *App) Drain() { a.profile.StopWatches() }
+// Drain prepares a graceful shutdown: health checks answer NOT_SERVING from
+// now on, and long-lived streams end (health watchers once they have been
+// told) so that the shutdown can complete; unary calls in flight are
+// unaffected. Register it with http.Server.RegisterOnShutdown. Calling it
+// again does nothing more.
+func (a *App) Drain() {
+	for _, name := range healthServices {
+		a.health.SetStatus(name, grpchealth.StatusNotServing)
+	}
+	a.profile.StopWatches()
+	time.AfterFunc(watchDrainDelay, a.stopStreams)
+}
+
+// untilDrained ends the calls of h once the drain has begun.
+func (a *App) untilDrained(pattern string, h http.Handler) (string, http.Handler) {
+	return pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		defer context.AfterFunc(a.drained, cancel)()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
 
 // Handler returns the server's root handler.
 func (a *App) Handler() http.Handler { return a.handler }
