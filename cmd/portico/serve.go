@@ -70,7 +70,10 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.grace)
 	defer cancel()
 	if err := srv.Shutdown(drainCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Cloud Run kills the instance 10s after SIGTERM anyway: cut what is
+		// left now, say so, and exit cleanly rather than be killed.
+		logger.Warn("grace period expired: closing the connections still busy", "grace", cfg.grace.String(), "error", err.Error())
+		_ = srv.Close()
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -151,3 +151,49 @@ func lockStore(tb testing.TB, path string) (release func()) {
 	tb.Cleanup(release)
 	return release
 }
+
+// TestDrainGraceExpires checks the other end of the contract: a call that
+// outlasts the grace period is cut, the log says so, and the process still
+// exits 0 well before Cloud Run would kill it.
+func TestDrainGraceExpires(t *testing.T) {
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, "PORTICO_DATA_DIR="+dataDir, "PORTICO_SHUTDOWN_GRACE=300ms")
+	conn := dialGRPC(t, s)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*stopTimeout)
+	defer cancel()
+
+	lockStore(t, filepath.Join(dataDir, "profiles.db")) // held until cleanup
+	done := make(chan error, 1)
+	go func() {
+		auth := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer dev-slow")
+		done <- conn.Invoke(auth, procUpdateProfile,
+			&profilev1.UpdateProfileRequest{DisplayName: "Slow", Email: "slow@example.com"}, &profilev1.UpdateProfileResponse{})
+	}()
+	time.Sleep(300 * time.Millisecond)
+	signaled := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(stopTimeout):
+		t.Fatalf("still running %v after SIGTERM", stopTimeout)
+	}
+	if d := time.Since(signaled); d > 2*time.Second {
+		t.Errorf("exited %v after SIGTERM with a 300ms grace period", d)
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit status = %d, want 0", code)
+	}
+	if err := <-done; err == nil {
+		t.Error("the call that outlasted the grace period succeeded; want it cut")
+	}
+	var warned bool
+	for _, e := range s.entries(t) {
+		warned = warned || e.str("message") == "grace period expired: closing the connections still busy"
+	}
+	if !warned {
+		t.Error("no log line says the grace period expired")
+	}
+}
