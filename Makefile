@@ -38,6 +38,7 @@ coldstart: ## Process start to first served request (TestDockerfile logs the rel
 generate: $(WEB_DEPS) ## Vendor third-party protos, then buf generate into gen/ and web/src/gen/
 	$(GO) mod tidy
 	$(GO) run ./internal/cmd/vendorproto third_party
+	$(BUF) format -w proto
 	$(BUF) generate
 
 .PHONY: checkgenerate

@@ -11,9 +11,14 @@ import (
 
 const defaultWatchInterval = 250 * time.Millisecond
 
+// errShuttingDown ends watch streams when the server drains: unavailable is
+// the code clients retry on.
+var errShuttingDown = connect.NewError(connect.CodeUnavailable, errors.New("server is shutting down: reconnect"))
+
 // WatchProfile streams the caller's profile: the current version at once,
-// then each new version, until the client cancels or [ProfileService.StopWatches]
-// is called, when it returns without error. A message without a profile means
+// then each new version, until the client cancels, or until
+// [ProfileService.StopWatches] is called, when the stream ends with
+// unavailable so that clients know to reconnect (to another instance). A message without a profile means
 // the caller has none. Versions written faster than the poll interval may be
 // coalesced: a watcher always sees the latest.
 func (s *ProfileService) WatchProfile(
@@ -52,7 +57,7 @@ func (s *ProfileService) WatchProfile(
 		case <-ctx.Done():
 			return nil
 		case <-s.stopped:
-			return nil
+			return errShuttingDown
 		case <-ticker.C:
 		}
 	}

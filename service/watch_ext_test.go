@@ -51,14 +51,13 @@ func TestWatchProfile(t *testing.T) {
 	if msg := next(); msg.GetProfile().GetEtag() != etag(2) {
 		t.Fatalf("third message = %v, want version 2", msg)
 	}
-	// StopWatches ends the stream cleanly, so a server can drain.
+	// StopWatches ends the stream, so a server can drain, with unavailable
+	// so that the client knows to reconnect.
 	svc.StopWatches()
 	if stream.Receive() {
 		t.Fatalf("unexpected message after StopWatches: %v", stream.Msg())
 	}
-	if err := stream.Err(); err != nil {
-		t.Fatalf("stream error after StopWatches: %v", err)
-	}
+	assertCode(t, stream.Err(), connect.CodeUnavailable)
 
 	// Without credentials the stream fails with unauthenticated.
 	anon, err := client.WatchProfile(ctx, connect.NewRequest(&profilev1.WatchProfileRequest{}))

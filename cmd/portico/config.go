@@ -122,7 +122,12 @@ func parseConfig(environ []string) (config, error) {
 // items and empty items are ignored; the origins themselves are checked by
 // the gateway with the policy's own rules.
 func parseOriginSet(key, value string) (app.OriginSet, error) {
-	name := strings.ToLower(strings.TrimPrefix(key, originSetPrefix))
+	suffix := strings.TrimPrefix(key, originSetPrefix)
+	if suffix != strings.ToUpper(suffix) {
+		// PORTICO_ORIGINS_web and PORTICO_ORIGINS_WEB would both bind "web".
+		return app.OriginSet{}, fmt.Errorf("%s: write the origin set name in upper case (%s%s)", key, originSetPrefix, strings.ToUpper(suffix))
+	}
+	name := strings.ToLower(suffix)
 	if err := policy.CheckOriginSetName(name); err != nil {
 		return app.OriginSet{}, fmt.Errorf("%s: %w", key, err)
 	}

@@ -549,6 +549,11 @@ func TestConfigErrors(t *testing.T) {
 			want: []string{"PORTICO_ORIGINS_MOBILE", `"mobile"`, "no policy names"},
 		},
 		{
+			name: "lower-case origin set variable",
+			env:  []string{"PORTICO_ORIGINS_web=https://m.example.com"},
+			want: []string{"PORTICO_ORIGINS_web", "upper case", "PORTICO_ORIGINS_WEB"},
+		},
+		{
 			name: "empty origin set name",
 			env:  []string{"PORTICO_ORIGINS_=https://m.example.com"},
 			want: []string{"PORTICO_ORIGINS_:"},
