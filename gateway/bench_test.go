@@ -69,6 +69,7 @@ func syntheticServices(n int) []*policy.Service {
 	n -= len(ref.Methods)
 	for i := 0; n > 0; i++ {
 		svc := &policy.Service{Name: fmt.Sprintf("bench.v1.Filler%dService", i), Default: ref.Default}
+		svc.Default.Procedure = "/" + svc.Name + "/"
 		for j := 0; j < 100 && n > 0; j, n = j+1, n-1 {
 			m := ref.Methods[1]
 			m.Procedure = fmt.Sprintf("/%s/Method%d", svc.Name, j)

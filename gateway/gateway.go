@@ -184,8 +184,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, svc := g.lookup(r.URL.Path)
 	origins, hasOrigin := r.Header[headerOrigin]
 	if hasOrigin && r.Method == http.MethodOptions {
-		if _, ok := r.Header[headerRequestMethod]; ok {
-			g.preflight(w, r, rt, origins)
+		if methods, ok := r.Header[headerRequestMethod]; ok {
+			g.preflight(w, r, rt, origins, methods)
 			return
 		}
 	}
@@ -229,7 +229,7 @@ func (g *Gateway) lookup(path string) (*route, *service) {
 // preflight answers a CORS preflight: 204 with the precomputed headers when
 // origin, method and every requested header are allowed; 403 with no
 // Access-Control-Allow-* header otherwise; 404 for an unknown procedure.
-func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, origins []string) {
+func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, origins, methods []string) {
 	h := w.Header()
 	if rt == nil || rt.fallback {
 		g.refused(r.Context(), "cors: preflight refused", r.URL.Path, origins, unknownProcedure, "")
@@ -238,7 +238,7 @@ func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, o
 		return
 	}
 	h[headerVary] = valueVaryPreflight
-	if why, detail := rt.checkPreflight(origins, r.Header); why != allowed {
+	if why, detail := rt.checkPreflight(origins, methods, r.Header); why != allowed {
 		g.refused(r.Context(), "cors: preflight refused", rt.policy.Procedure, origins, why, detail)
 		g.decided(r, true, why)
 		w.WriteHeader(http.StatusForbidden)

@@ -520,3 +520,30 @@ func assertLogged(tb testing.TB, logs *bytes.Buffer, reason string) {
 		tb.Errorf("log %s does not give reason %q", out, reason)
 	}
 }
+
+// TestRememberedHeaderListsDecideAlike checks that remembering accepted
+// Access-Control-Request-Headers lines never changes a decision.
+func TestRememberedHeaderListsDecideAlike(t *testing.T) {
+	t.Parallel()
+	g, _ := newTestGateway(t)
+	send := func(acrh string) int {
+		req := httptest.NewRequest(http.MethodOptions, update, nil)
+		req.Header.Set("Origin", appOrigin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", acrh)
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for range 3 {
+		if code := send(seedACRH); code != http.StatusNoContent {
+			t.Fatalf("seed preflight: %d", code)
+		}
+		if code := send(seedACRH + ",x-evil"); code != http.StatusForbidden {
+			t.Fatalf("preflight with x-evil: %d, want 403", code)
+		}
+		if code := send("X-EVIL"); code != http.StatusForbidden {
+			t.Fatalf("preflight with X-EVIL: %d, want 403", code)
+		}
+	}
+}

@@ -57,6 +57,9 @@ type route struct {
 	privateNet   bool
 	origins      *origin.Matcher
 	allowHeaders headerlist.Set
+	// acceptedLists remembers the Access-Control-Request-Headers lines
+	// browsers send again and again.
+	acceptedLists headerlist.Memo
 
 	allowMethodsValue []string
 	allowHeadersValue []string
@@ -167,9 +170,10 @@ func (rt *route) decorate(h http.Header, origins []string) (refused bool) {
 	return false
 }
 
-// checkPreflight decides a preflight. On refusal it returns the reason and,
-// where one is to blame, the offending value.
-func (rt *route) checkPreflight(origins []string, req http.Header) (reason, string) {
+// checkPreflight decides a preflight, given the values of its Origin and
+// Access-Control-Request-Method headers. On refusal it returns the reason
+// and, where one is to blame, the offending value.
+func (rt *route) checkPreflight(origins, methods []string, req http.Header) (reason, string) {
 	if !rt.callable {
 		return notBrowserCallable, rt.policy.NotCallableReason
 	}
@@ -180,7 +184,6 @@ func (rt *route) checkPreflight(origins []string, req http.Header) (reason, stri
 	} else if !rt.origins.Match(origins) {
 		return originRefusal(origins), ""
 	}
-	methods := req[headerRequestMethod]
 	if len(methods) != 1 {
 		return methodMultiple, ""
 	}
@@ -193,9 +196,12 @@ func (rt *route) checkPreflight(origins []string, req http.Header) (reason, stri
 	default:
 		return methodNotAllowed, methods[0]
 	}
-	if values, ok := req[headerRequestHeaders]; ok {
+	if values, ok := req[headerRequestHeaders]; ok && !(len(values) == 1 && rt.acceptedLists.Contains(values[0])) {
 		switch outcome, bad := rt.allowHeaders.Accepts(values); outcome {
 		case headerlist.Accepted:
+			if len(values) == 1 {
+				rt.acceptedLists.Add(values[0])
+			}
 		case headerlist.NotAllowed:
 			return headerNotAllowed, bad
 		case headerlist.TooLong:
