@@ -1,13 +1,19 @@
 package origin
 
 // A Matcher tells whether a request's Origin header is allowed by a set of
-// patterns. Exact origins are found with one map lookup; wildcards are tried
-// in order. A Matcher is immutable and safe for concurrent use. The zero
-// Matcher allows nothing.
+// patterns. Exact origins are compared directly when there are few of them
+// (cheaper than hashing the origin) and found with one map lookup otherwise;
+// wildcards are tried in order. A Matcher is immutable and safe for
+// concurrent use. The zero Matcher allows nothing.
 type Matcher struct {
+	few       []string // the exact origins, if at most maxScanned
 	exact     map[string]struct{}
 	wildcards []Pattern
 }
+
+// maxScanned is the number of exact origins up to which a scan beats a map
+// lookup: comparing strings of unequal length costs one length check.
+const maxScanned = 8
 
 // NewMatcher returns a Matcher for the given patterns. With no patterns it
 // allows nothing.
@@ -21,6 +27,11 @@ func NewMatcher(patterns ...Pattern) *Matcher {
 			m.exact[p.raw] = struct{}{}
 		}
 	}
+	if len(m.exact) <= maxScanned {
+		for o := range m.exact {
+			m.few = append(m.few, o)
+		}
+	}
 	return m
 }
 
@@ -32,7 +43,13 @@ func (m *Matcher) Match(values []string) bool {
 		return false
 	}
 	o := values[0]
-	if _, ok := m.exact[o]; ok {
+	if m.few != nil || len(m.exact) == 0 {
+		for _, e := range m.few {
+			if e == o {
+				return true
+			}
+		}
+	} else if _, ok := m.exact[o]; ok {
 		return true
 	}
 	for i := range m.wildcards {

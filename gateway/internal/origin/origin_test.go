@@ -132,3 +132,23 @@ func mustParse(tb testing.TB, raw string) Pattern {
 	}
 	return p
 }
+
+func TestMatcherManyExact(t *testing.T) {
+	t.Parallel()
+	var patterns []Pattern
+	for i := range 3 * maxScanned {
+		patterns = append(patterns, mustParse(t, "https://app"+string(rune('a'+i))+".example.com"))
+	}
+	m := NewMatcher(patterns...)
+	if m.few != nil {
+		t.Fatal("a large set must use the map")
+	}
+	for _, p := range patterns {
+		if !m.Match([]string{p.String()}) {
+			t.Errorf("%s not matched", p)
+		}
+	}
+	if m.Match([]string{"https://appz.example.com"}) {
+		t.Error("an unlisted origin matched")
+	}
+}
