@@ -3,11 +3,13 @@
 // and a public read of anyone's profile.
 //
 // [ProfileService] implements the generated
-// profilev1connect.ProfileServiceHandler on top of a [Store], such as the
-// [SQLiteStore] that [OpenSQLite] returns. It knows nothing of HTTP routing
-// or CORS: mount it with profilev1connect.NewProfileServiceHandler, behind
-// the interceptors of the auth and validation packages, which identify the
-// caller and refuse invalid messages before the service sees them.
+// profilev1connect.ProfileServiceHandler on top of a [Store]: the embedded
+// [SQLiteStore] that [OpenSQLite] returns, or the [PostgresStore] of
+// [OpenPostgres] for instances that share a database. It knows nothing of
+// HTTP routing or CORS: mount it with
+// profilev1connect.NewProfileServiceHandler, behind the interceptors of the
+// auth and validation packages, which identify the caller and refuse invalid
+// messages before the service sees them.
 //
 // The protocol of a profile's life, per the proto comments:
 //
@@ -45,6 +47,8 @@ const (
 	headerETag     = "ETag"
 	headerIfMatch  = "If-Match"
 	headerLocation = "Location"
+	// headerRetryAfter is set on unavailable errors.
+	headerRetryAfter = "Retry-After"
 )
 
 var _ profilev1connect.ProfileServiceHandler = (*ProfileService)(nil)

@@ -44,7 +44,8 @@ const anyVersion = 0
 // start over.
 //
 // The errors a Store reports are defined in this package, so the
-// implementations live here too: [SQLiteStore], and later PostgreSQL.
+// implementations live here too: [SQLiteStore] and [PostgresStore], which
+// the contract test in store_test.go checks alike.
 // Besides the ones listed, an error wraps ctx.Err() if the context ended the
 // call; any other error is a failure of the store itself.
 //
