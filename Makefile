@@ -10,6 +10,9 @@ BUF := $(GO) tool -modfile=tools/go.mod buf
 NPM ?= npm
 # The browser the e2e suite drives; installed with apt-get when missing.
 CHROMIUM ?= /usr/bin/chromium
+# The PostgreSQL server binaries that the tests run their throwaway clusters
+# with (internal/pgtest); Debian's postgresql is installed when none match.
+POSTGRES_INITDB ?= /usr/lib/postgresql/*/bin/initdb
 # npm ci writes this file; it is older than the lock file when node_modules
 # is stale.
 WEB_DEPS := web/node_modules/.package-lock.json
@@ -22,12 +25,20 @@ run: ## Run the gateway with the reference service on an embedded store
 test: checkgenerate lint shorttest e2e ## Everything CI checks
 
 .PHONY: shorttest
-shorttest: ## Unit and integration tests, with the race detector
+shorttest: postgres ## Unit and integration tests, with the race detector
 	$(GO) test -race -cover -short ./...
 
 .PHONY: bench
 bench: ## Benchmarks of the CORS hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./gateway/...
+
+.PHONY: benchmarks
+benchmarks: ## Refresh BENCHMARKS.md's figures into .tmp/bench/: benchstat tables, issue 8's targets, loopback load A/B (under 10 minutes)
+	GO=$(GO) scripts/bench
+
+.PHONY: benchstore
+benchstore: postgres ## GetProfile and UpdateProfile calls/s on each store: SQLite, PostgreSQL (throwaway clusters)
+	$(GO) test -run '^$$' -bench Store -count 5 ./service/
 
 .PHONY: coldstart
 coldstart: ## Process start to first served request (TestDockerfile logs the release binary's size)
@@ -73,6 +84,13 @@ chromium: ## Install Debian's chromium with apt-get when $(CHROMIUM) is missing 
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+.PHONY: postgres
+postgres: ## Install Debian's postgresql with apt-get when no $(POSTGRES_INITDB) exists (as root); tests start their own servers
+	@if ! compgen -G '$(POSTGRES_INITDB)' >/dev/null; then \
+		echo "postgres: no $(POSTGRES_INITDB), installing Debian's postgresql (about a minute)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 .PHONY: e2e
 e2e: $(WEB_DEPS) chromium ## Browser suite: both transports in headless Chromium against the portico binary
 	cd web && node_modules/.bin/tsc --noEmit
@@ -87,5 +105,6 @@ demo: $(WEB_DEPS) ## Serve the demo page on 127.0.0.1:5173 against a local porti
 	$(GO) build -o .tmp/bin/portico ./cmd/portico
 	@PORTICO_ORIGINS_WEB=http://127.0.0.1:5173 .tmp/bin/portico & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT INT TERM; \
-	echo "demo: open http://127.0.0.1:5173/ (Ctrl-C stops the page server and portico)"; \
+	token=$$(.tmp/bin/portico dev-token --sub alice --ttl 12h) || exit 1; \
+	echo "demo: open http://127.0.0.1:5173/?token=$$token (a development token for alice; Ctrl-C stops the page server and portico)"; \
 	node web/serve.mjs web/dist 5173

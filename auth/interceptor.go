@@ -3,22 +3,29 @@ package auth
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"connectrpc.com/connect"
 )
 
 // NewInterceptor returns a handler interceptor that authenticates every
-// request with a development bearer token (see the package doc) and attaches
-// the [Caller] to the handler's context, where [CallerFrom] finds it.
+// request and attaches the [Caller] to the handler's context, where
+// [CallerFrom] finds it.
 //
-// A request without an Authorization header fails with
+// A request with an Authorization header must carry exactly one
+// "Bearer <token>" that a verifier of [WithTokenVerifiers] accepts. A
+// request without one is authenticated by its [SessionCookie], if
+// [WithSessions] is given. A request with neither fails with
 // [connect.CodeUnauthenticated], unless its procedure is allowed with
-// [AllowAnonymous]; then it proceeds without a caller. A request whose
-// header is present but is not exactly one "Bearer dev-<subject>" with a
-// valid subject always fails with [connect.CodeUnauthenticated], whose
-// message says what was expected and never repeats the credentials. Such
-// errors carry a WWW-Authenticate challenge (RFC 6750 §3) in their metadata.
+// [AllowAnonymous]; then it proceeds without a caller.
+//
+// Every refusal is [connect.CodeUnauthenticated], with a message that says
+// what was expected and never repeats the credentials or the server's
+// configuration, and a WWW-Authenticate challenge (RFC 6750 §3) in its
+// metadata; [WithLogger] logs the cause. The interceptor runs inside the
+// handler, so a refusal still carries the CORS headers the gateway set, and
+// CORS preflights, which the gateway answers, never reach it.
 //
 // Streaming handlers are authenticated once, from the request headers,
 // before the handler runs. On clients the interceptor does nothing. The
@@ -37,7 +44,7 @@ func (i *interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if req.Spec().IsClient {
 			return next(ctx, req)
 		}
-		ctx, err := i.authenticate(ctx, req.Spec().Procedure, req.Header())
+		ctx, err := i.authenticate(ctx, req.Spec().Procedure, req.Peer().Protocol, req.Header())
 		if err != nil {
 			return nil, err
 		}
@@ -53,7 +60,7 @@ func (i *interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 // WrapStreamingHandler implements [connect.Interceptor].
 func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		ctx, err := i.authenticate(ctx, conn.Spec().Procedure, conn.RequestHeader())
+		ctx, err := i.authenticate(ctx, conn.Spec().Procedure, conn.Peer().Protocol, conn.RequestHeader())
 		if err != nil {
 			return err
 		}
@@ -61,18 +68,60 @@ func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 	}
 }
 
+// maxLoggedBytes bounds the reason of a refusal in a log line.
+const maxLoggedBytes = 512
+
 // authenticate returns ctx with the caller named by h, or ctx itself for an
 // anonymous call to an anonymous procedure.
-func (i *interceptor) authenticate(ctx context.Context, procedure string, h http.Header) (context.Context, error) {
-	caller, err := callerFromHeader(h)
+func (i *interceptor) authenticate(ctx context.Context, procedure, protocol string, h http.Header) (context.Context, error) {
+	caller, err := i.callerFromHeader(ctx, h)
 	switch {
 	case err == nil:
 		return WithCaller(ctx, caller), nil
-	case errors.Is(err, errNoCredentials) && i.anonymous(procedure):
+	case (errors.Is(err, errNoCredentials) || errors.Is(err, errSessionInvalid)) && i.anonymous(procedure):
 		return ctx, nil
-	default:
-		return ctx, toConnect(err)
 	}
+	if i.cfg.logger.Enabled(ctx, slog.LevelDebug) {
+		// The reason may quote claims of the token: bound it.
+		reason := err.Error()
+		if len(reason) > maxLoggedBytes {
+			reason = reason[:maxLoggedBytes] + "…"
+		}
+		i.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "auth: request refused",
+			slog.String("procedure", procedure), slog.String("reason", reason))
+	}
+	cerr := toConnect(err)
+	if protocol == connect.ProtocolGRPC {
+		// gRPC sends error metadata as HTTP trailers, where authentication
+		// fields are not allowed (RFC 9110 §6.5.1); the status says it all.
+		cerr.Meta().Del("WWW-Authenticate")
+	}
+	return ctx, cerr
+}
+
+// callerFromHeader authenticates the request headers h.
+func (i *interceptor) callerFromHeader(ctx context.Context, h http.Header) (Caller, error) {
+	token, ok, err := bearerFromHeader(h)
+	switch {
+	case err != nil:
+		return Caller{}, err
+	case ok:
+		return i.cfg.verifiers.verify(ctx, token)
+	}
+	if i.cfg.sessions != nil {
+		if value, ok := SessionFromHeader(h); ok {
+			caller, err := i.cfg.sessions.ResolveSession(ctx, value)
+			if err != nil {
+				return Caller{}, invalidSession(err)
+			}
+			if caller.Subject == "" {
+				return Caller{}, invalidSession(errors.New("session has no subject"))
+			}
+			caller.Credential = CredentialSession
+			return caller, nil
+		}
+	}
+	return Caller{}, errNoCredentials
 }
 
 func (i *interceptor) anonymous(procedure string) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 )
@@ -19,6 +20,7 @@ type fakeHandlerConn struct {
 
 func (c *fakeHandlerConn) Spec() connect.Spec         { return c.spec }
 func (c *fakeHandlerConn) RequestHeader() http.Header { return c.header }
+func (c *fakeHandlerConn) Peer() connect.Peer         { return connect.Peer{Protocol: connect.ProtocolConnect} }
 
 func TestWrapStreamingHandler(t *testing.T) {
 	t.Parallel()
@@ -26,7 +28,15 @@ func TestWrapStreamingHandler(t *testing.T) {
 		public  = "/test.v1.TestService/Public"
 		private = "/test.v1.TestService/Private"
 	)
-	icpt := NewInterceptor(AllowAnonymous(public))
+	dev, err := LoadDevSigner(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := dev.Token("alice", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	icpt := NewInterceptor(AllowAnonymous(public), WithTokenVerifiers(dev))
 	tests := []struct {
 		name      string
 		procedure string
@@ -37,14 +47,14 @@ func TestWrapStreamingHandler(t *testing.T) {
 	}{
 		{
 			name: "valid", procedure: private,
-			header: http.Header{"Authorization": {"Bearer dev-alice"}},
-			want:   Caller{Subject: "alice"}, wantOK: true,
+			header: http.Header{"Authorization": {"Bearer " + token}},
+			want:   Caller{Subject: "alice", Issuer: DevIssuer, Credential: CredentialBearer}, wantOK: true,
 		},
 		{name: "missing", procedure: private, header: http.Header{}, wantCode: connect.CodeUnauthenticated},
 		{name: "anonymous", procedure: public, header: http.Header{}},
 		{
 			name: "invalid on anonymous", procedure: public,
-			header:   http.Header{"Authorization": {"Bearer dev-"}},
+			header:   http.Header{"Authorization": {"Bearer " + token[:len(token)-4]}},
 			wantCode: connect.CodeUnauthenticated,
 		},
 	}

@@ -24,10 +24,10 @@ func TestAccessLog(t *testing.T) {
 		w3cTrace    = "4bf92f3577b34da6a3ce929d0e0e4736"
 		cloudTrace  = "105445aa7843bc8bf206b12000100000"
 		cookieValue = "session=cookie-secret-value"
-		bearer      = "Bearer dev-token-secret"
 		userAgent   = "portico-test/1"
 	)
 	s := startServer(t, "GOOGLE_CLOUD_PROJECT="+project)
+	bearer := s.bearer(t, "heidi")
 	transports := newTransports(t)
 	http1, h2c := transports[0], transports[1]
 
@@ -142,7 +142,7 @@ func TestAccessLog(t *testing.T) {
 		t.Errorf("access lines mismatch (-want +got):\n%s", diff)
 	}
 	out := s.stdout.String()
-	for _, secret := range []string{"cookie-secret-value", "dev-token-secret"} {
+	for _, secret := range []string{"cookie-secret-value", strings.TrimPrefix(bearer, "Bearer ")} {
 		if strings.Contains(out, secret) {
 			t.Errorf("a credential (%q) was logged:\n%s", secret, out)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,19 @@ type config struct {
 	maxTimeout           time.Duration
 	readHeaderTimeout    time.Duration
 	maxConcurrentStreams int
+
+	// Identity (identity.go): PORTICO_ENV, PORTICO_AUTH_*, PORTICO_SESSION_*,
+	// PORTICO_SECURITY_HEADERS.
+	auth                   app.AuthConfig
+	envSet                 bool // PORTICO_ENV was given
+	onCloudRun             bool // K_SERVICE is set
+	disableSecurityHeaders bool
+
+	// databaseURL is PORTICO_DATABASE_URL: "" for the embedded SQLite store
+	// in dataDir, else a postgres:// URL. It may hold a password: never
+	// print it.
+	databaseURL          string
+	databaseStartTimeout time.Duration
 }
 
 // parseConfig reads the environment and reports every invalid variable at
@@ -91,6 +105,19 @@ func parseConfig(environ []string) (config, error) {
 				continue
 			}
 			cfg.dataDir = value
+		case key == "PORTICO_DATABASE_URL":
+			if err := checkDatabaseURL(value); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			cfg.databaseURL = value
+		case key == "PORTICO_DATABASE_START_TIMEOUT":
+			d, err := time.ParseDuration(value)
+			if err != nil || d <= 0 || d > maxDatabaseStartTimeout {
+				errs = append(errs, fmt.Errorf("%s=%q: want a duration from 1ms to %v, such as 10s", key, value, maxDatabaseStartTimeout))
+				continue
+			}
+			cfg.databaseStartTimeout = d
 		case key == "PORTICO_LOG_LEVEL":
 			if err := cfg.logLevel.UnmarshalText([]byte(value)); err != nil {
 				errs = append(errs, fmt.Errorf("PORTICO_LOG_LEVEL=%q: use debug, info, warn or error", value))
@@ -102,6 +129,10 @@ func parseConfig(environ []string) (config, error) {
 				continue
 			}
 			cfg.grace = d
+		case isIdentityVar(key):
+			if err := cfg.setIdentity(key, value); err != nil {
+				errs = append(errs, err)
+			}
 		case strings.HasPrefix(key, originSetPrefix):
 			set, err := parseOriginSet(key, value)
 			if err != nil {
@@ -114,8 +145,29 @@ func parseConfig(environ []string) (config, error) {
 	if cfg.projectID == "" {
 		cfg.projectID = googleProject
 	}
+	errs = append(errs, cfg.checkIdentity())
 	slices.SortFunc(cfg.originSets, func(a, b app.OriginSet) int { return strings.Compare(a.Name, b.Name) })
 	return cfg, errors.Join(errs...)
+}
+
+// maxDatabaseStartTimeout bounds PORTICO_DATABASE_START_TIMEOUT: Cloud Run's
+// startup probe gives up on an instance within 4 minutes by default.
+const maxDatabaseStartTimeout = 5 * time.Minute
+
+// checkDatabaseURL checks that PORTICO_DATABASE_URL is a postgres:// URL.
+// Its errors never quote the value, which may hold a password; pgx checks
+// the rest when the store opens.
+func checkDatabaseURL(value string) error {
+	if value == "" {
+		// Set but empty is more likely a broken deployment than a wish for
+		// an embedded store per instance.
+		return errors.New("PORTICO_DATABASE_URL is empty: unset it to use the embedded SQLite store, or set a postgres:// URL")
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return errors.New("PORTICO_DATABASE_URL: want a URL of the form postgres://user:password@host:port/database?options (value withheld: it may hold a password)")
+	}
+	return nil
 }
 
 // parseOriginSet reads PORTICO_ORIGINS_<SET>=origin,origin. Spaces around

@@ -147,7 +147,7 @@ func TestReadMaxBytes(t *testing.T) {
 			req := connect.NewRequest(&profilev1.UpdateProfileRequest{
 				DisplayName: "Ivan", Email: "ivan@example.com", Bio: bio,
 			})
-			req.Header().Set("Authorization", "Bearer dev-ivan-"+tc.name)
+			req.Header().Set("Authorization", s.bearer(t, "ivan-"+tc.name))
 			_, err := client.UpdateProfile(t.Context(), req)
 			return err
 		}
@@ -184,6 +184,7 @@ func TestDeadlines(t *testing.T) {
 	const ceiling = 400 * time.Millisecond
 	dataDir := filepath.Join(t.TempDir(), "data")
 	s := startServer(t, "PORTICO_DATA_DIR="+dataDir, "PORTICO_MAX_TIMEOUT="+ceiling.String())
+	judy := s.bearer(t, "judy")
 	transports := newTransports(t)
 	http1, h2c := transports[0], transports[1]
 	release := lockStore(t, filepath.Join(dataDir, "profiles.db"))
@@ -206,22 +207,22 @@ func TestDeadlines(t *testing.T) {
 		{
 			name: "Connect-Timeout-Ms", tr: http1, limit: 150 * time.Millisecond,
 			req: newRequest(t, http.MethodPost, s.url(procUpdateProfile), body,
-				"Content-Type", "application/json", "Authorization", "Bearer dev-judy", "Connect-Timeout-Ms", "150"),
+				"Content-Type", "application/json", "Authorization", judy, "Connect-Timeout-Ms", "150"),
 		},
 		{
 			name: "grpc-timeout", tr: h2c, limit: 150 * time.Millisecond, grpc: true,
 			req: newRequest(t, http.MethodPost, s.url(procUpdateProfile), string(envelope),
-				"Content-Type", "application/grpc", "Te", "trailers", "Authorization", "Bearer dev-judy", "Grpc-Timeout", "150m"),
+				"Content-Type", "application/grpc", "Te", "trailers", "Authorization", judy, "Grpc-Timeout", "150m"),
 		},
 		{
 			name: "client deadline beyond the ceiling", tr: http1, limit: ceiling,
 			req: newRequest(t, http.MethodPost, s.url(procUpdateProfile), body,
-				"Content-Type", "application/json", "Authorization", "Bearer dev-judy", "Connect-Timeout-Ms", "3600000"),
+				"Content-Type", "application/json", "Authorization", judy, "Connect-Timeout-Ms", "3600000"),
 		},
 		{
 			name: "no client deadline", tr: h2c, limit: ceiling, grpc: true,
 			req: newRequest(t, http.MethodPost, s.url(procUpdateProfile), string(envelope),
-				"Content-Type", "application/grpc", "Te", "trailers", "Authorization", "Bearer dev-judy"),
+				"Content-Type", "application/grpc", "Te", "trailers", "Authorization", judy),
 		},
 	}
 	for _, tc := range tests {
@@ -247,7 +248,7 @@ func TestDeadlines(t *testing.T) {
 	defer cancel()
 	client := profilev1connect.NewProfileServiceClient(h2c.client, s.base, connect.WithGRPC())
 	req := connect.NewRequest(&profilev1.UpdateProfileRequest{DisplayName: "Judy", Email: "judy@example.com"})
-	req.Header().Set("Authorization", "Bearer dev-judy")
+	req.Header().Set("Authorization", judy)
 	if _, err := client.UpdateProfile(ctx, req); err != nil {
 		t.Errorf("UpdateProfile() after the release: error = %v", err)
 	}

@@ -5,6 +5,8 @@
 // Usage:
 //
 //	portico [serve]   serve until SIGTERM or SIGINT (the default)
+//	portico dev-token --sub <subject> [--ttl 1h]
+//	                  print a development token (dev environment only)
 //	portico version   print the version
 //
 // Environment:
@@ -22,6 +24,12 @@
 //	PORTICO_MAX_TIMEOUT  ceiling on unary calls' deadlines (default 30s)
 //	PORTICO_READ_HEADER_TIMEOUT time allowed to send a request header (default 10s)
 //	PORTICO_MAX_CONCURRENT_STREAMS HTTP/2 streams per connection (default 100)
+//	PORTICO_ENV          dev or prod (default: prod with PORTICO_AUTH_ISSUER,
+//	                     else dev, which accepts development tokens)
+//	PORTICO_AUTH_ISSUER, PORTICO_AUTH_AUDIENCE, PORTICO_AUTH_JWKS_URL
+//	                     the OpenID Connect issuer whose tokens are trusted
+//	PORTICO_SESSION_TTL, PORTICO_SESSION_SAMESITE session cookies (12h, lax)
+//	PORTICO_SECURITY_HEADERS on (default) or off
 package main
 
 import (
@@ -65,6 +73,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			return 1
 		}
 		return 0
+	case "dev-token":
+		return devToken(args, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "portico", version)
 		return 0
@@ -77,10 +87,14 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 }
 
-const usage = `Usage: portico [serve|version|help]
+const usage = `Usage: portico [serve|dev-token|version|help]
 
 Environment: PORT, PORTICO_DATA_DIR, PORTICO_ORIGINS_<SET>, PORTICO_LOG_LEVEL,
 PORTICO_SHUTDOWN_GRACE, PORTICO_PROJECT_ID, PORTICO_MAX_MESSAGE_BYTES,
-PORTICO_MAX_TIMEOUT, PORTICO_READ_HEADER_TIMEOUT, PORTICO_MAX_CONCURRENT_STREAMS
+PORTICO_MAX_TIMEOUT, PORTICO_READ_HEADER_TIMEOUT, PORTICO_MAX_CONCURRENT_STREAMS,
+PORTICO_ENV, PORTICO_AUTH_ISSUER, PORTICO_AUTH_AUDIENCE, PORTICO_AUTH_JWKS_URL,
+PORTICO_SESSION_TTL, PORTICO_SESSION_SAMESITE, PORTICO_SECURITY_HEADERS
 (see the README).
+
+portico dev-token --sub <subject> [--ttl 1h] prints a development token.
 `

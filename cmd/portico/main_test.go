@@ -34,6 +34,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	profilev1 "github.com/portico-dev/portico/gen/portico/profile/v1"
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1connect"
+	"github.com/portico-dev/portico/internal/pgtest"
 	"google.golang.org/protobuf/testing/protocmp"
 )
 
@@ -131,7 +132,8 @@ func runTests(m *testing.M) int {
 			return 1
 		}
 	}
-	return m.Run()
+	// pgtest stops the PostgreSQL cluster that the tests share.
+	return pgtest.Run(m)
 }
 
 // raceEnabled reports whether this test binary was built with -race.
@@ -333,7 +335,7 @@ func TestActualRequests(t *testing.T) {
 			subject := "alice-" + tr.name
 			browser := []string{
 				"Origin", appOrigin,
-				"Authorization", "Bearer dev-" + subject,
+				"Authorization", s.bearer(t, subject),
 				"X-Client-Version", "web-42",
 			}
 			update := func(ifMatch string) (*http.Response, []byte) {
@@ -389,7 +391,7 @@ func TestActualRequests(t *testing.T) {
 
 			// Another origin gets no CORS fields, so its browser withholds
 			// the response, but caches still learn that it varies.
-			res, body = tr.do(t, newRequest(t, http.MethodGet, get, "", "Origin", evilOrigin, "Authorization", "Bearer dev-"+subject))
+			res, body = tr.do(t, newRequest(t, http.MethodGet, get, "", "Origin", evilOrigin, "Authorization", s.bearer(t, subject)))
 			checkResponse(t, "other origin", res, body, http.StatusOK, http.Header{})
 		})
 	}
@@ -404,7 +406,7 @@ func TestPublicProfile(t *testing.T) {
 	// A server-side caller (no Origin) creates the profile.
 	res, body := clients[0].do(t, newRequest(t, http.MethodPost, s.url(procUpdateProfile),
 		`{"displayName":"Bob","email":"bob@example.com","bio":"public bio"}`,
-		"Content-Type", "application/json", "Authorization", "Bearer dev-bob"))
+		"Content-Type", "application/json", "Authorization", s.bearer(t, "bob")))
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("create: status %d: %s", res.StatusCode, body)
 	}
@@ -467,7 +469,7 @@ func TestClients(t *testing.T) {
 				req := connect.NewRequest(&profilev1.UpdateProfileRequest{
 					DisplayName: "Carol", Email: "carol@example.com", Bio: "same port", Etag: etag,
 				})
-				req.Header().Set("Authorization", "Bearer dev-"+subject)
+				req.Header().Set("Authorization", s.bearer(t, subject))
 				return client.UpdateProfile(t.Context(), req)
 			}
 
@@ -698,6 +700,15 @@ func startServer(tb testing.TB, env ...string) *server {
 // [startServer] does.
 func startProcess(tb testing.TB, cmd *exec.Cmd) *server {
 	tb.Helper()
+	s := launch(tb, cmd)
+	s.awaitListening(tb)
+	return s
+}
+
+// launch starts cmd and registers the cleanup of [startServer], without
+// waiting for the process to listen.
+func launch(tb testing.TB, cmd *exec.Cmd) *server {
+	tb.Helper()
 	s := &server{cmd: cmd, stdout: newLines(), stderr: newLines(), exited: make(chan struct{})}
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	if err := s.cmd.Start(); err != nil {
@@ -729,13 +740,19 @@ func startProcess(tb testing.TB, cmd *exec.Cmd) *server {
 			tb.Logf("server stdout:\n%s\nserver stderr:\n%s", s.stdout, stderr)
 		}
 	})
+	return s
+}
+
+// awaitListening waits for the "listening" line of a launched server, and
+// sets its base URL.
+func (s *server) awaitListening(tb testing.TB) {
+	tb.Helper()
 	e := s.waitLog(tb, func(e logEntry) bool { return e.str("message") == "listening" })
 	_, port, err := net.SplitHostPort(e.str("addr"))
 	if err != nil {
 		tb.Fatalf("listening line: addr: %v", err)
 	}
 	s.base = "http://" + net.JoinHostPort("127.0.0.1", port)
-	return s
 }
 
 // url returns the URL of path on s.

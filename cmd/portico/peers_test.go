@@ -64,7 +64,7 @@ func TestGRPCurl(t *testing.T) {
 	}
 
 	out, _ = runTool(t, grpcurl, "", "-plaintext", "-v",
-		"-H", "authorization: Bearer dev-dave",
+		"-H", "authorization: "+s.bearer(t, "dave"),
 		"-d", `{"displayName":"Dave","email":"dave@example.com"}`,
 		addr, "portico.profile.v1.ProfileService/UpdateProfile")
 	if !strings.Contains(out, `"etag": "\"profile-v1\""`) {
@@ -103,7 +103,7 @@ func TestBufCurl(t *testing.T) {
 			subject := "erin-" + tc.name
 			args := append([]string{"curl", "-v"}, tc.args...)
 			args = append(args,
-				"-H", "Authorization: Bearer dev-"+subject,
+				"-H", "Authorization: "+s.bearer(t, subject),
 				"-d", `{"displayName":"Erin","email":"erin@example.com","bio":"buf"}`,
 				s.url(procUpdateProfile))
 			out, verbose := runTool(t, buf, "BUF_CACHE_DIR="+cache, args...)
@@ -157,7 +157,7 @@ func TestGRPCGo(t *testing.T) {
 		t.Errorf("Check(unknown service) code = %v, want NotFound", code)
 	}
 
-	auth := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer dev-frank")
+	auth := metadata.AppendToOutgoingContext(ctx, "authorization", s.bearer(t, "frank"))
 	var header, trailer metadata.MD
 	update := &profilev1.UpdateProfileResponse{}
 	err = conn.Invoke(auth, procUpdateProfile,

@@ -31,12 +31,17 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	}
 	logger := newLogger(stdout, cfg.logLevel)
 	a, err := app.New(ctx, app.Config{
-		DataDir:      cfg.dataDir,
-		OriginSets:   cfg.originSets,
-		Logger:       logger,
-		ProjectID:    cfg.projectID,
-		ReadMaxBytes: cfg.maxMessageBytes,
-		MaxTimeout:   cfg.maxTimeout,
+		DataDir:              cfg.dataDir,
+		DatabaseURL:          cfg.databaseURL,
+		DatabaseStartTimeout: cfg.databaseStartTimeout,
+		OriginSets:           cfg.originSets,
+		Logger:               logger,
+		ProjectID:            cfg.projectID,
+		ReadMaxBytes:         cfg.maxMessageBytes,
+		MaxTimeout:           cfg.maxTimeout,
+		// identity.go
+		Auth:                   cfg.auth,
+		DisableSecurityHeaders: cfg.disableSecurityHeaders,
 	})
 	if err != nil {
 		return err

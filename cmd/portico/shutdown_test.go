@@ -44,8 +44,9 @@ func TestDrain(t *testing.T) {
 	release := lockStore(t, filepath.Join(dataDir, "profiles.db"))
 	done := make(chan error, 1)
 	res := &profilev1.UpdateProfileResponse{}
+	grace := s.bearer(t, "grace")
 	go func() {
-		auth := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer dev-grace")
+		auth := metadata.AppendToOutgoingContext(ctx, "authorization", grace)
 		done <- conn.Invoke(auth, procUpdateProfile,
 			&profilev1.UpdateProfileRequest{DisplayName: "Grace", Email: "grace@example.com"}, res)
 	}()
@@ -165,8 +166,9 @@ func TestDrainGraceExpires(t *testing.T) {
 
 	lockStore(t, filepath.Join(dataDir, "profiles.db")) // held until cleanup
 	done := make(chan error, 1)
+	slow := s.bearer(t, "slow")
 	go func() {
-		auth := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer dev-slow")
+		auth := metadata.AppendToOutgoingContext(ctx, "authorization", slow)
 		done <- conn.Invoke(auth, procUpdateProfile,
 			&profilev1.UpdateProfileRequest{DisplayName: "Slow", Email: "slow@example.com"}, &profilev1.UpdateProfileResponse{})
 	}()

@@ -1,11 +1,16 @@
-// Package app assembles Portico's reference server: the embedded profile
-// store, the profile service behind its connect handler and interceptors, and
+// Package app assembles Portico's reference server: the profile store
+// (embedded SQLite, or PostgreSQL with [Config].DatabaseURL), the profile service behind its connect handler and interceptors, and
 // the gateway that applies the CORS policies generated from the .proto
 // options. Next to it, outside every CORS policy (server-side callers only),
 // it mounts gRPC health (connectrpc.com/grpchealth) and server reflection v1
 // and v1alpha (connectrpc.com/grpcreflect), and it wraps the whole in an
 // access log. cmd/portico reads the environment and serves the result; tests
 // build the same stack in-process.
+//
+// Identity (identity.go, [AuthConfig]): bearer tokens of the configured
+// issuer and, in the development environment, development tokens; the
+// session service and its cookie sessions; the cross-site request forgery
+// guard in front of both services; and the security response headers.
 //
 // Start from [New].
 package app
@@ -14,10 +19,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -25,11 +29,12 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
-	"github.com/portico-dev/portico/auth"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/policy"
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1connect"
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1portico"
+	"github.com/portico-dev/portico/gen/portico/session/v1/sessionv1connect"
+	"github.com/portico-dev/portico/gen/portico/session/v1/sessionv1portico"
 	"github.com/portico-dev/portico/internal/accesslog"
 	"github.com/portico-dev/portico/service"
 	"github.com/portico-dev/portico/validation"
@@ -40,6 +45,15 @@ import (
 type Config struct {
 	// DataDir holds the embedded SQLite database; it is created if missing.
 	DataDir string
+	// DatabaseURL, if set, selects a PostgreSQL store instead of the
+	// embedded one: postgres://user:password@host:port/database?options,
+	// as [service.OpenPostgres] reads it. Instances of the server that share
+	// the database share the profiles.
+	DatabaseURL string
+	// DatabaseStartTimeout bounds how long New retries while the database
+	// of DatabaseURL is unreachable. Zero means
+	// [service.DefaultStartTimeout], 10s.
+	DatabaseStartTimeout time.Duration
 	// OriginSets adds deployment origins to the origin sets the policies
 	// name, as gateway.WithOriginSet does.
 	OriginSets []OriginSet
@@ -58,6 +72,14 @@ type Config struct {
 	// Zero means [DefaultMaxTimeout]. Streams are not capped: they end with
 	// their client's deadline, Cloud Run's request timeout, or the drain.
 	MaxTimeout time.Duration
+	// Auth configures who may call the services; the zero AuthConfig is the
+	// development mode. Its signing key and the session store live in
+	// DataDir, which is needed even with DatabaseURL.
+	Auth AuthConfig
+	// DisableSecurityHeaders turns off the security response headers
+	// (nosniff, CSP, Referrer-Policy, no-store, HSTS), for a front end that
+	// sets them itself.
+	DisableSecurityHeaders bool
 }
 
 // The defaults of [Config].
@@ -84,9 +106,12 @@ type OriginSet struct {
 // An App is the assembled server. Close it to release the store.
 type App struct {
 	handler http.Handler
-	store   *service.SQLiteStore
+	store   service.Store
+	closer  io.Closer // closes store
 	profile *service.ProfileService
 	health  *grpchealth.StaticChecker
+	// identity holds the session store.
+	identity *identity
 	// drained is done once Drain has given health watchers time to see
 	// NOT_SERVING; it ends health and reflection streams.
 	drained     context.Context //nolint:containedctx // a broadcast signal, not a request context
@@ -98,7 +123,7 @@ type App struct {
 var healthServices = []string{"", profilev1connect.ProfileServiceName}
 
 // Services lists the compiled policies the reference server mounts.
-var Services = []*policy.Service{profilev1portico.ProfileServicePolicy}
+var Services = []*policy.Service{profilev1portico.ProfileServicePolicy, sessionv1portico.SessionServicePolicy}
 
 // New opens the store and builds the handler stack. Invalid origin set
 // bindings fail here, with every problem reported at once.
@@ -128,11 +153,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	store, err := service.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "profiles.db"))
+	store, closer, err := openStore(ctx, cfg, logger)
 	if err != nil {
+		return nil, err
+	}
+	id, err := newIdentity(ctx, cfg, logger)
+	if err != nil {
+		_ = closer.Close()
 		return nil, err
 	}
 	readMax, maxTimeout := cfg.ReadMaxBytes, cfg.MaxTimeout
@@ -148,16 +175,17 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		connect.WithInterceptors(access.Interceptor(), capTimeout(maxTimeout)),
 		connect.WithRecover(recoverer(logger)),
 	}
-	// Interceptors run in order: authentication before validation, so that
-	// an anonymous caller learns nothing about the shape of valid input.
-	profileOpts := append(slices.Clone(common), connect.WithInterceptors(
-		auth.NewInterceptor(auth.AllowAnonymous(profilev1connect.ProfileServiceGetPublicProfileProcedure)),
-		validator,
-	))
+	// The layers, outermost first: the gateway (CORS, preflights), the
+	// cross-site request forgery guard, then the interceptors in order:
+	// authentication before validation, so that an anonymous caller learns
+	// nothing about the shape of valid input.
+	profileOpts := append(slices.Clone(common), connect.WithInterceptors(id.interceptor, validator))
 	profile := service.New(store, service.WithLogger(logger))
-	gw.Handle(profilev1connect.NewProfileServiceHandler(profile, profileOpts...))
+	csrfGuard := guard(gw.OriginAllowed, logger)
+	gw.Handle(csrfGuard.Wrap(profilev1connect.NewProfileServiceHandler(profile, profileOpts...)))
+	gw.Handle(csrfGuard.Wrap(sessionv1connect.NewSessionServiceHandler(id.sessions, profileOpts...)))
 
-	a := &App{store: store, profile: profile, health: grpchealth.NewStaticChecker(healthServices...)}
+	a := &App{store: store, closer: closer, profile: profile, identity: id, health: grpchealth.NewStaticChecker(healthServices...)}
 	a.drained, a.stopStreams = context.WithCancel(context.Background())
 	// Health and reflection have no CORS policy, so the gateway serves them
 	// without CORS: browsers cannot call them.
@@ -170,7 +198,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	gw.Handle(a.untilDrained(grpchealth.NewHandler(a.health, common...)))
 	gw.Handle(a.untilDrained(grpcreflect.NewHandlerV1(reflector, common...)))
 	gw.Handle(a.untilDrained(grpcreflect.NewHandlerV1Alpha(reflector, common...)))
-	a.handler = access.Handler(gw)
+	a.handler = access.Handler(secure(gw, cfg.DisableSecurityHeaders))
 	return a, nil
 }
 
@@ -200,8 +228,8 @@ func (a *App) untilDrained(pattern string, h http.Handler) (string, http.Handler
 // Handler returns the server's root handler.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Close closes the store.
-func (a *App) Close() error { return a.store.Close() }
+// Close closes the stores.
+func (a *App) Close() error { return errors.Join(a.closer.Close(), a.identity.Close()) }
 
 // recoverer turns a handler panic into an internal error, which still
 // carries the CORS headers the gateway set, and logs the panic with its stack.

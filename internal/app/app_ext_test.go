@@ -10,9 +10,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	validatepb "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"connectrpc.com/connect"
+	"github.com/portico-dev/portico/auth"
 	profilev1 "github.com/portico-dev/portico/gen/portico/profile/v1"
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1connect"
 	"github.com/portico-dev/portico/internal/app"
@@ -24,14 +26,35 @@ const (
 	base      = "/portico.profile.v1.ProfileService/"
 )
 
+// A server is the reference stack behind a test server, in development
+// mode.
+type server struct {
+	*httptest.Server
+	dev *auth.DevSigner
+}
+
+// token returns "Bearer <development token for subject>".
+func (s *server) token(tb testing.TB, subject string) string {
+	tb.Helper()
+	token, err := s.dev.Token(subject, time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return "Bearer " + token
+}
+
 // newServer starts the whole reference stack, on a real SQLite store in a
 // temporary directory, behind an HTTP/2-capable test server.
-func newServer(tb testing.TB) *httptest.Server {
+func newServer(tb testing.TB, edit ...func(*app.Config)) *server {
 	tb.Helper()
-	a, err := app.New(context.Background(), app.Config{
+	cfg := app.Config{
 		DataDir: tb.TempDir(),
 		Logger:  slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -42,7 +65,14 @@ func newServer(tb testing.TB) *httptest.Server {
 		srv.Close()
 		a.Close()
 	})
-	return srv
+	s := &server{Server: srv}
+	if cfg.Auth.ResolvedEnv() == app.EnvDev {
+		// The key app.New created.
+		if s.dev, err = auth.LoadDevSigner(cfg.DataDir); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return s
 }
 
 // TestProtocols runs one flow with each protocol the port serves: Connect,
@@ -65,7 +95,7 @@ func TestProtocols(t *testing.T) {
 			client := profilev1connect.NewProfileServiceClient(srv.Client(), srv.URL, p.opts...)
 			ctx := context.Background()
 			authed := func(req connect.AnyRequest) {
-				req.Header().Set("Authorization", "Bearer dev-alice")
+				req.Header().Set("Authorization", srv.token(t, "alice"))
 			}
 
 			_, err := client.GetProfile(ctx, request(&profilev1.GetProfileRequest{}, authed))
@@ -160,6 +190,7 @@ func TestCORSOnErrors(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
 	json := map[string]string{"Content-Type": "application/json"}
+	bob := srv.token(t, "bob")
 	tests := []struct {
 		name       string
 		method     string
@@ -171,11 +202,11 @@ func TestCORSOnErrors(t *testing.T) {
 	}{
 		{"unauthenticated", http.MethodPost, base + "UpdateProfile", json, `{}`, 401, "unauthenticated"},
 		{"bad token", http.MethodPost, base + "GetProfile", merge(json, "Authorization", "Bearer nope"), `{}`, 401, "unauthenticated"},
-		{"invalid_argument", http.MethodPost, base + "UpdateProfile", merge(json, "Authorization", "Bearer dev-bob"), `{"email":"x"}`, 400, "invalid_argument"},
-		{"not_found", http.MethodPost, base + "GetProfile", merge(json, "Authorization", "Bearer dev-bob"), `{}`, 404, "not_found"},
-		{"delete missing: not_found", http.MethodPost, base + "DeleteProfile", merge(json, "Authorization", "Bearer dev-bob"), `{}`, 404, "not_found"},
-		{"malformed If-Match", http.MethodPost, base + "UpdateProfile", merge(merge(json, "Authorization", "Bearer dev-bob"), "If-Match", "W/x"), `{"displayName":"B","email":"b@example.com"}`, 400, "invalid_argument"},
-		{"malformed JSON", http.MethodPost, base + "UpdateProfile", merge(json, "Authorization", "Bearer dev-bob"), `{`, 400, "invalid_argument"},
+		{"invalid_argument", http.MethodPost, base + "UpdateProfile", merge(json, "Authorization", bob), `{"email":"x"}`, 400, "invalid_argument"},
+		{"not_found", http.MethodPost, base + "GetProfile", merge(json, "Authorization", bob), `{}`, 404, "not_found"},
+		{"delete missing: not_found", http.MethodPost, base + "DeleteProfile", merge(json, "Authorization", bob), `{}`, 404, "not_found"},
+		{"malformed If-Match", http.MethodPost, base + "UpdateProfile", merge(merge(json, "Authorization", bob), "If-Match", "W/x"), `{"displayName":"B","email":"b@example.com"}`, 400, "invalid_argument"},
+		{"malformed JSON", http.MethodPost, base + "UpdateProfile", merge(json, "Authorization", bob), `{`, 400, "invalid_argument"},
 		{"unknown procedure", http.MethodPost, base + "Nope", json, `{}`, 404, ""},
 		{"GET on a method with side effects: 405", http.MethodGet, base + "UpdateProfile?connect=v1&encoding=json&message=%7B%7D", nil, "", 405, ""},
 		{"unsupported content type: 415", http.MethodPost, base + "GetProfile", map[string]string{"Content-Type": "text/plain"}, "hi", 415, ""},

@@ -88,7 +88,7 @@ async function openPage(origin, path = "/") {
     await cdp.send("Network.enable");
     await page.goto(origin + path);
     await page.waitForSelector("body[data-ready=true]");
-    return { page, net, close: () => context.close() };
+    return { page, net, context, close: () => context.close() };
   } catch (err) {
     await context.close();
     throw err;
@@ -108,16 +108,19 @@ function call(page, spec) {
 async function seed(id, fields = {}) {
   const res = await rawRequest(server.baseUrl + proc("UpdateProfile"), {
     method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer dev-${id}` },
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${server.token(id)}` },
     body: JSON.stringify({ displayName: `User ${id}`, email: `${id}@example.com`, ...fields }),
   });
   assert.equal(res.status, 200, `seed ${id}: ${res.body}`);
   return res.headers.etag;
 }
 
-/** The credentialed caller of the case study: cookies, token, client version. */
+/**
+ * The credentialed caller of the case study: cookies, a development token
+ * for id (none for ""), client version.
+ */
 function caller(transport, id) {
-  return { transport, subject: id, clientVersion: "e2e-1", credentials: "include" };
+  return { transport, token: id ? server.token(id) : undefined, clientVersion: "e2e-1", credentials: "include" };
 }
 
 /** preflightLog returns the server's preflight lines for procedure since mark. */
@@ -349,7 +352,7 @@ for (const transport of transports) {
                   method: "POST",
                   headers: {
                     Origin: allowed,
-                    Authorization: `Bearer dev-${id}`,
+                    Authorization: `Bearer ${server.token(id)}`,
                     "X-Client-Version": "e2e-1",
                     "Content-Type": "application/json",
                     "Accept-Encoding": "gzip",
@@ -360,7 +363,7 @@ for (const transport of transports) {
                   method: "POST",
                   headers: {
                     Origin: allowed,
-                    Authorization: `Bearer dev-${id}`,
+                    Authorization: `Bearer ${server.token(id)}`,
                     "X-Client-Version": "e2e-1",
                     "Content-Type": "application/grpc-web+proto",
                     "X-Grpc-Web": "1",
@@ -404,20 +407,20 @@ for (const transport of transports) {
         try {
           const r = await withTimeout(
             page.evaluate(
-              async ({ spec, v1 }) => {
+              async ({ spec, v1, id }) => {
                 const w = window.portico.watch(spec);
                 const first = await w.next(5_000);
                 const update = await window.portico.call({
                   ...spec,
                   method: "UpdateProfile",
                   ifMatch: v1,
-                  request: { displayName: "After", email: `${spec.subject}@example.com` },
+                  request: { displayName: "After", email: `${id}@example.com` },
                 });
                 const second = await w.next(5_000);
                 const closed = await w.close();
                 return { first, update, second, closed };
               },
-              { spec: { baseUrl: server.baseUrl, ...caller(transport, id) }, v1 },
+              { spec: { baseUrl: server.baseUrl, ...caller(transport, id) }, v1, id },
             ),
             20_000,
             "in-page WatchProfile",
@@ -526,10 +529,63 @@ describe("preflights", () => {
   );
 });
 
+describe("session cookie", () => {
+  // Pages and gateway are on 127.0.0.1, different ports: same site, so the
+  // SameSite=Lax cookie goes with credentialed fetches. Chromium treats
+  // 127.0.0.1 as a secure context, so it keeps the Secure, __Host- cookie
+  // even over plain http; other hosts would need https.
+  test(
+    "connect: CreateSession sets an HttpOnly cookie that authenticates calls without a token; DeleteSession clears it",
+    { timeout: caseTimeout },
+    async () => {
+      const id = subject("cookie");
+      const { page, context, close } = await openPage(allowed);
+      try {
+        const base = { baseUrl: server.baseUrl, transport: "connect", credentials: "include", clientVersion: "e2e-1" };
+        const created = await withTimeout(
+          page.evaluate((s) => window.portico.session(s), { ...base, token: server.token(id), method: "CreateSession" }),
+          15_000,
+          "in-page CreateSession",
+        );
+        assertOk(created, "CreateSession");
+        assert.equal(created.response.subject, id);
+        const jar = await context.cookies(server.baseUrl);
+        const cookie = jar.find((c) => c.name === "__Host-portico_session");
+        assert.ok(cookie, `the browser stored the session cookie (jar: ${JSON.stringify(jar.map((c) => c.name))})`);
+        assert.equal(cookie.httpOnly, true);
+        assert.equal(cookie.secure, true);
+        assert.equal(cookie.sameSite, "Lax");
+        assert.equal(cookie.path, "/");
+        assert.doesNotMatch(await page.evaluate(() => document.cookie), /portico_session/, "JavaScript cannot read it");
+
+        const updated = await call(page, {
+          ...base,
+          method: "UpdateProfile",
+          request: { displayName: "Cookie Monster", email: `${id}@example.com` },
+        });
+        assertOk(updated, "UpdateProfile with the cookie alone");
+        assert.equal(updated.response.profile.id, id);
+
+        const deleted = await withTimeout(
+          page.evaluate((s) => window.portico.session(s), { ...base, method: "DeleteSession" }),
+          15_000,
+          "in-page DeleteSession",
+        );
+        assertOk(deleted, "DeleteSession");
+        const after = await context.cookies(server.baseUrl);
+        assert.equal(after.find((c) => c.name === "__Host-portico_session"), undefined, "the cookie is cleared");
+        assertCode(await call(page, { ...base, method: "GetProfile" }), "Unauthenticated");
+      } finally {
+        await close();
+      }
+    },
+  );
+});
+
 describe("demo page", () => {
   test("demo: save, load, edit with If-Match and public lookup; screenshot", { timeout: caseTimeout }, async () => {
     const id = subject("demo");
-    const query = new URLSearchParams({ server: server.baseUrl, subject: id });
+    const query = new URLSearchParams({ server: server.baseUrl, token: server.token(id) });
     const { page, close } = await openPage(allowed, `/?${query}`);
     try {
       const status = page.locator("#status");

@@ -112,10 +112,14 @@ wait "$pid"`;
 
 /**
  * startPortico runs the gateway on a free port with debug logging and the
- * given origins bound to the "web" origin set. It resolves once the server
- * logged "listening", to an object with its baseUrl and its log lines.
+ * given origins bound to the "web" origin set, in the development
+ * environment. It resolves once the server logged "listening", to an object
+ * with its baseUrl, its log lines, and token(subject), which returns a
+ * development token from `portico dev-token` for the server's data
+ * directory.
  */
 export async function startPortico({ binary, origins }) {
+  const dataDir = tempDir("portico-data-");
   // portico runs under a bash watchdog that reads our pipe: when this
   // process dies, even by SIGKILL, the pipe closes and the watchdog stops
   // portico, so no server outlives the suite. It exits with portico's status.
@@ -123,7 +127,8 @@ export async function startPortico({ binary, origins }) {
     env: {
       ...process.env,
       PORT: "0",
-      PORTICO_DATA_DIR: tempDir("portico-data-"),
+      PORTICO_DATA_DIR: dataDir,
+      PORTICO_ENV: "dev",
       PORTICO_LOG_LEVEL: "debug",
       PORTICO_ORIGINS_WEB: origins.join(","),
       PORTICO_SHUTDOWN_GRACE: "1s",
@@ -171,7 +176,27 @@ export async function startPortico({ binary, origins }) {
   if (!port) {
     throw new Error(`portico: cannot parse the listening address ${entry.addr}`);
   }
-  return { baseUrl: `http://127.0.0.1:${port}`, logs, stderr };
+  const tokens = new Map();
+  const token = (subject) => {
+    if (!tokens.has(subject)) {
+      tokens.set(subject, devToken(binary, dataDir, subject));
+    }
+    return tokens.get(subject);
+  };
+  return { baseUrl: `http://127.0.0.1:${port}`, logs, stderr, token };
+}
+
+/** devToken runs `portico dev-token --sub subject` for dataDir. */
+function devToken(binary, dataDir, subject) {
+  const r = spawnSync(binary, ["dev-token", "--sub", subject], {
+    env: { PATH: process.env.PATH, PORTICO_DATA_DIR: dataDir, PORTICO_ENV: "dev" },
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  if (r.status !== 0) {
+    throw new Error(`portico dev-token --sub ${subject}: ${r.error?.message ?? r.stderr}`);
+  }
+  return r.stdout.trim();
 }
 
 /**

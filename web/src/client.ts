@@ -1,8 +1,9 @@
 // The browser client of Portico's ProfileService: a typed connect-es client
-// over the Connect or the gRPC-Web transport, with the development bearer
-// token, X-Client-Version and credentialed fetches, and plain-data reports of
-// what JavaScript saw (response headers, error codes, decoded details). The
-// demo page and the browser suite both use it.
+// over the Connect or the gRPC-Web transport, with a bearer token,
+// X-Client-Version and credentialed fetches (which carry the session
+// cookie), and plain-data reports of what JavaScript saw (response headers,
+// error codes, decoded details). The demo page and the browser suite both
+// use it.
 
 import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import {
@@ -27,10 +28,12 @@ export interface ClientOptions {
   /** "connect" (the default) or "grpc-web". */
   transport?: TransportKind;
   /**
-   * The subject of the development bearer token ("Authorization: Bearer
-   * dev-<subject>"). Empty or unset sends no Authorization header.
+   * The bearer token, sent as "Authorization: Bearer <token>": an ID token
+   * of the configured issuer, or a development token from `portico
+   * dev-token --sub <subject>`. Empty or unset sends no Authorization
+   * header (a session cookie may still authenticate the call).
    */
-  subject?: string;
+  token?: string;
   /** The X-Client-Version header. Empty or unset sends none. */
   clientVersion?: string;
   /**
@@ -85,8 +88,8 @@ export function newProfileClient(options: ClientOptions): ProfileClient {
 // ConnectError.metadata).
 function identify(options: ClientOptions): Interceptor {
   return (next) => async (req) => {
-    if (options.subject) {
-      req.header.set("Authorization", `Bearer dev-${options.subject}`);
+    if (options.token) {
+      req.header.set("Authorization", `Bearer ${options.token}`);
     }
     if (options.clientVersion) {
       req.header.set("X-Client-Version", options.clientVersion);

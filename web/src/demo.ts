@@ -15,7 +15,7 @@ const $ = <T extends HTMLElement>(id: string): T => {
 };
 
 const server = $<HTMLInputElement>("server");
-const subject = $<HTMLInputElement>("subject");
+const token = $<HTMLInputElement>("token");
 const transport = $<HTMLSelectElement>("transport");
 const useGet = $<HTMLInputElement>("use-get");
 const displayName = $<HTMLInputElement>("display-name");
@@ -29,11 +29,28 @@ const publicId = $<HTMLInputElement>("public-id");
 const publicResult = $("public-result");
 const buttons = ["load", "save", "delete", "lookup"].map((id) => $<HTMLButtonElement>(id));
 
-// The query string may preset the connection: ?server=...&subject=...&transport=grpc-web
+// The query string may preset the connection:
+// ?server=...&token=...&transport=grpc-web (`make demo` prints such a URL).
 const params = new URLSearchParams(location.search);
 server.value = params.get("server") ?? server.value;
-subject.value = params.get("subject") ?? subject.value;
-publicId.value = params.get("subject") ?? publicId.value;
+token.value = params.get("token") ?? token.value;
+publicId.value = subjectOf(token.value) ?? publicId.value;
+token.addEventListener("change", () => {
+  publicId.value = subjectOf(token.value) ?? publicId.value;
+});
+
+// subjectOf reads the "sub" claim of a JWT, for display only: the server
+// verifies the token, the page never does.
+function subjectOf(jwt: string): string | undefined {
+  try {
+    const payload = jwt.trim().split(".")[1] ?? "";
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const sub: unknown = JSON.parse(json).sub;
+    return typeof sub === "string" ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
 if (params.get("transport") === "grpc-web") {
   transport.value = "grpc-web";
 }
@@ -69,7 +86,7 @@ async function run(method: UnaryMethod, spec: Partial<CallSpec>, anonymous = fal
     const outcome = await probe.call({
       baseUrl: server.value.replace(/\/+$/, ""),
       transport: kind,
-      subject: anonymous ? undefined : subject.value.trim(),
+      token: anonymous ? undefined : token.value.trim(),
       clientVersion: "demo-1",
       credentials: anonymous ? "omit" : "include",
       useHttpGet: useGet.checked,

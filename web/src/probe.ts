@@ -4,13 +4,16 @@
 // Everything crossing it is structured-clonable: no Headers, no classes.
 
 import { toJson, type MessageInitShape } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
 import {
   describeError,
   headersToRecord,
   newProfileClient,
+  newTransport,
   type ClientOptions,
   type ErrorReport,
 } from "./client";
+import { SessionService } from "./gen/portico/session/v1/session_pb";
 import {
   ProfileService,
   type DeleteProfileRequestSchema,
@@ -183,8 +186,43 @@ export function watch(spec: WatchSpec): Watch {
   };
 }
 
+/** A SessionSpec describes one SessionService call. */
+export interface SessionSpec extends Omit<ClientOptions, "onResponseHeaders"> {
+  method: "CreateSession" | "DeleteSession";
+}
+
+/**
+ * session calls SessionService: CreateSession exchanges spec.token for the
+ * HttpOnly session cookie, which the browser stores and JavaScript never
+ * sees; DeleteSession clears it. Use credentials "include" (the default),
+ * or the browser ignores Set-Cookie on a cross-origin response.
+ */
+export async function session(spec: SessionSpec): Promise<Outcome> {
+  const started = performance.now();
+  let headers: Record<string, string> | undefined;
+  const client = createClient(
+    SessionService,
+    newTransport({
+      ...spec,
+      onResponseHeaders: (_, h) => {
+        headers = headersToRecord(h);
+      },
+    }),
+  );
+  const signal = AbortSignal.timeout(defaultDeadlineMs);
+  try {
+    const response =
+      spec.method === "CreateSession"
+        ? toJson(SessionService.method.createSession.output, await client.createSession({}, { signal }))
+        : toJson(SessionService.method.deleteSession.output, await client.deleteSession({}, { signal }));
+    return { ok: true, response, headers, ms: performance.now() - started };
+  } catch (err) {
+    return { ok: false, error: describeError(err), headers, ms: performance.now() - started };
+  }
+}
+
 /** The API the demo page exposes as window.portico. */
-export const probe = { call, watch };
+export const probe = { call, watch, session };
 
 declare global {
   interface Window {
