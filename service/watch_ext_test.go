@@ -18,7 +18,15 @@ func TestWatchProfile(t *testing.T) {
 	t.Parallel()
 	svc, _ := newService(t, service.WithWatchInterval(10*time.Millisecond))
 	mux := http.NewServeMux()
-	mux.Handle(profilev1connect.NewProfileServiceHandler(svc, connect.WithInterceptors(auth.NewInterceptor())))
+	dev, err := auth.LoadDevSigner(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := dev.Token("alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle(profilev1connect.NewProfileServiceHandler(svc, connect.WithInterceptors(auth.NewInterceptor(auth.WithTokenVerifiers(dev)))))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	client := profilev1connect.NewProfileServiceClient(srv.Client(), srv.URL)
@@ -26,7 +34,7 @@ func TestWatchProfile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	req := connect.NewRequest(&profilev1.WatchProfileRequest{})
-	req.Header().Set("Authorization", "Bearer dev-alice")
+	req.Header().Set("Authorization", "Bearer "+token)
 	stream, err := client.WatchProfile(ctx, req)
 	if err != nil {
 		t.Fatal(err)
