@@ -77,7 +77,7 @@ func storeUnavailable(err error) bool {
 		return false
 	}
 	if sqliteErr := new(sqlite.Error); errors.As(err, &sqliteErr) {
-		// SQLite reports BUSY once busyTimeout has passed waiting for another
+		// SQLite reports BUSY once sqlitedb.BusyTimeout has passed waiting for another
 		// connection's lock.
 		switch sqliteErr.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:

@@ -5,18 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
-	"modernc.org/sqlite" // also registers the pure-Go "sqlite" driver
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/portico-dev/portico/internal/sqlitedb"
 )
-
-// busyTimeout is how long a connection waits for another's write lock
-// before failing with SQLITE_BUSY. SQLite allows one writer at a time; with
-// WAL, readers never wait.
-const busyTimeout = 5 * time.Second
 
 // sqliteSchema creates the profiles table if it does not exist.
 // update_time holds Unix microseconds, UTC.
@@ -102,70 +94,19 @@ type SQLiteStore struct {
 // content, and waits up to 5s for a lock. path must name a file: ":memory:"
 // and paths containing '?' are refused. Close the store when done.
 func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
-	if path == "" || path == ":memory:" || strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("sqlite: open %q: want the path of a database file", path)
-	}
-	// modernc.org/sqlite runs each _pragma on every new connection, so all
-	// connections of the pool get them.
-	query := url.Values{"_pragma": {
-		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
-		"journal_mode(WAL)",
-		// Safe with WAL: a power loss may lose the last commits, never
-		// corrupt the file (https://sqlite.org/pragma.html#pragma_synchronous).
-		"synchronous(NORMAL)",
-		// Overwrite the content that an update or deletion frees with
-		// zeros, so that an erased email address does not linger in free
-		// space of the file (https://sqlite.org/pragma.html#pragma_secure_delete).
-		"secure_delete(ON)",
-	}}
-	db, err := sql.Open("sqlite", path+"?"+query.Encode())
+	s := &SQLiteStore{}
+	db, err := sqlitedb.Open(ctx, path, func(ctx context.Context, db *sql.DB) error {
+		s.db = db
+		if err := s.migrate(ctx); err != nil {
+			return fmt.Errorf("create schema: %w", wrapCtx(ctx, err))
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+		return nil, err
 	}
-	s := &SQLiteStore{db: db}
-	if err := s.initRetrying(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
-	}
+	s.db = db
 	return s, nil
-}
-
-// initRetrying runs init until it succeeds, for at most busyTimeout. Turning
-// a new file to WAL mode needs an exclusive lock, and SQLite answers
-// SQLITE_BUSY at once, without its busy handler, when another process is
-// doing the same (https://sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode).
-func (s *SQLiteStore) initRetrying(ctx context.Context) error {
-	deadline := time.Now().Add(busyTimeout)
-	for {
-		err := s.init(ctx)
-		if err == nil || !isBusy(err) || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return wrapCtx(ctx, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-func isBusy(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
-}
-
-func (s *SQLiteStore) init(ctx context.Context) error {
-	var mode string
-	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return wrapCtx(ctx, err)
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("journal mode is %q, not wal", mode)
-	}
-	if err := s.migrate(ctx); err != nil {
-		return fmt.Errorf("create schema: %w", wrapCtx(ctx, err))
-	}
-	return nil
 }
 
 // migrate creates the profiles table, or adds the deleted column to one

@@ -5,16 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
-	"modernc.org/sqlite" // also registers the pure-Go "sqlite" driver
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/portico-dev/portico/internal/sqlitedb"
 )
-
-// busyTimeout is how long a connection waits for another's write lock.
-const busyTimeout = 5 * time.Second
 
 // sqliteSchema creates the sessions table. key_hash is the [Key]; times are
 // Unix microseconds, UTC.
@@ -44,50 +38,17 @@ type SQLiteStore struct {
 // OpenSQLite opens the SQLite database file at path, creating it and the
 // sessions table if they do not exist. Close the store when done.
 func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
-	if path == "" || path == ":memory:" || strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("session: open %q: want the path of a database file", path)
-	}
-	query := url.Values{"_pragma": {
-		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
-		"journal_mode(WAL)",
-		"synchronous(NORMAL)",
-		"secure_delete(ON)",
-	}}
-	db, err := sql.Open("sqlite", path+"?"+query.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("session: open %q: %w", path, err)
-	}
-	if err := initRetrying(ctx, db); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("session: open %q: %w", path, err)
-	}
-	return &SQLiteStore{db: db}, nil
-}
-
-// initRetrying creates the schema, retrying while another process holds
-// the lock that switching a new file to WAL mode needs, which SQLite
-// reports at once as SQLITE_BUSY (https://sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode).
-func initRetrying(ctx context.Context, db *sql.DB) error {
-	deadline := time.Now().Add(busyTimeout)
-	for {
-		_, err := db.ExecContext(ctx, sqliteSchema)
-		if err == nil {
-			_, err = db.ExecContext(ctx, sqliteIndex)
-		}
-		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+	db, err := sqlitedb.Open(ctx, path, func(ctx context.Context, db *sql.DB) error {
+		if _, err := db.ExecContext(ctx, sqliteSchema); err != nil {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+		_, err := db.ExecContext(ctx, sqliteIndex)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
 	}
-}
-
-func isBusy(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+	return &SQLiteStore{db: db}, nil
 }
 
 // Create implements [Store].
