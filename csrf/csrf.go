@@ -29,6 +29,7 @@ import (
 	"net/http"
 
 	"connectrpc.com/connect"
+	"github.com/portico-dev/portico/internal/logsafe"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
@@ -130,25 +131,8 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request) {
 // log records a refusal; every value may come from the client, so each is
 // bounded.
 func (g *Guard) log(ctx context.Context, r *http.Request) {
-	origins := r.Header["Origin"]
-	shown := make([]string, 0, min(len(origins), maxLoggedValues))
-	for _, o := range origins[:min(len(origins), maxLoggedValues)] {
-		shown = append(shown, truncate(o))
-	}
 	g.logger.LogAttrs(ctx, slog.LevelWarn, "csrf: cross-origin request refused",
-		slog.String("procedure", truncate(r.URL.Path)),
-		slog.Any("origin", shown),
-		slog.String("sec_fetch_site", truncate(r.Header.Get("Sec-Fetch-Site"))))
-}
-
-const (
-	maxLoggedBytes  = 256
-	maxLoggedValues = 4
-)
-
-func truncate(s string) string {
-	if len(s) <= maxLoggedBytes {
-		return s
-	}
-	return s[:maxLoggedBytes] + "…"
+		slog.String("procedure", logsafe.String(r.URL.Path)),
+		slog.Any("origin", logsafe.Strings(r.Header["Origin"])),
+		slog.String("sec_fetch_site", logsafe.String(r.Header.Get("Sec-Fetch-Site"))))
 }

@@ -31,6 +31,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/internal/origin"
 	"github.com/portico-dev/portico/gateway/policy"
+	"github.com/portico-dev/portico/internal/logsafe"
 )
 
 // A Gateway routes requests to mounted handlers and applies their CORS
@@ -261,35 +262,16 @@ func (g *Gateway) refused(ctx context.Context, msg, procedure string, origins []
 	}
 	// Every value here may come from the client: bound them, so that one
 	// request cannot write a megabyte of log.
-	shown := make([]string, 0, min(len(origins), maxLoggedValues))
-	for _, o := range origins[:min(len(origins), maxLoggedValues)] {
-		shown = append(shown, truncate(o))
-	}
 	attrs := []slog.Attr{
-		slog.String("procedure", truncate(procedure)),
-		slog.Any("origin", shown),
+		slog.String("procedure", logsafe.String(procedure)),
+		slog.Any("origin", logsafe.Strings(origins)),
 		slog.String("reason", why.String()),
 	}
-	if len(origins) > maxLoggedValues {
+	if len(origins) > logsafe.MaxValues {
 		attrs = append(attrs, slog.Int("origin_count", len(origins)))
 	}
 	if detail != "" {
-		attrs = append(attrs, slog.String("detail", truncate(detail)))
+		attrs = append(attrs, slog.String("detail", logsafe.String(detail)))
 	}
 	g.logger.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
-}
-
-const (
-	// maxLoggedBytes bounds each client-supplied value in a log line.
-	maxLoggedBytes = 256
-	// maxLoggedValues bounds how many Origin values a log line shows.
-	maxLoggedValues = 4
-)
-
-// truncate shortens a client-supplied value for logging.
-func truncate(s string) string {
-	if len(s) <= maxLoggedBytes {
-		return s
-	}
-	return s[:maxLoggedBytes] + "…"
 }
