@@ -132,12 +132,12 @@ func bindOriginSets(services []*policy.Service, bindings []binding) (map[string]
 			continue
 		}
 		for _, raw := range b.origins {
-			p, err := origin.Parse(raw)
+			ps, err := origin.ParseList(raw)
 			if err != nil {
 				errs = append(errs, &BindingError{Set: b.set, Source: b.source, Origin: raw, Err: err})
 				continue
 			}
-			bound[b.set] = append(bound[b.set], p)
+			bound[b.set] = append(bound[b.set], ps...)
 		}
 	}
 	return bound, errs

@@ -86,12 +86,12 @@ func newRoute(m *policy.Method, svc *service, bound map[string][]origin.Pattern)
 	var patterns []origin.Pattern
 	var errs []error
 	for _, raw := range m.Origins {
-		p, err := origin.Parse(raw)
+		ps, err := origin.ParseList(raw)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", m.Procedure, err))
 			continue
 		}
-		patterns = append(patterns, p)
+		patterns = append(patterns, ps...)
 	}
 	if m.OriginSet != "" {
 		patterns = append(patterns, bound[m.OriginSet]...)

@@ -74,6 +74,7 @@ func compileFile(r *optionReader, file *protogen.File) ([]policy.Service, error)
 			report(svcPath, nil, string(svc.Desc.FullName()), err)
 			continue
 		}
+		placeDeclared(file, svcAt, r, r.service, "service", svcSpec.Declared)
 		// An invalid service policy still lets each method's own policy be
 		// checked, so that one run reports every mistake in the file; only
 		// the resolved policies, which would repeat the service's errors, are
@@ -100,6 +101,7 @@ func compileFile(r *optionReader, file *protogen.File) ([]policy.Service, error)
 			at := append(append(protoreflect.SourcePath(nil), m.Location.Path...), methodOptionsField)
 			spec, err := r.methodSpec(m)
 			if err == nil {
+				placeDeclared(file, at, r, r.method, "method", spec.Declared)
 				err = spec.Validate()
 			}
 			if err != nil {
@@ -178,10 +180,29 @@ func location(file *protogen.File, p protoreflect.SourcePath) string {
 	return file.Desc.Path()
 }
 
+// placeDeclared fills in the scope and position of each declared field of
+// an option.
+func placeDeclared(file *protogen.File, options protoreflect.SourcePath, r *optionReader, xt protoreflect.ExtensionType, scope string, declared []policy.Declaration) {
+	for i := range declared {
+		d := &declared[i]
+		d.Scope = scope
+		num := r.fieldNumber(xt, d.Field)
+		at := optionPath(options, xt, num, 0) // a repeated field's first element
+		if file.Desc.SourceLocations().ByPath(at).Path == nil {
+			at = optionPath(options, xt, num, -1)
+		}
+		d.Source = source(file, at)
+	}
+}
+
 // source is the file:line of a declaration, for the tables' Source field.
+// Like location, it falls back to shorter paths.
 func source(file *protogen.File, p protoreflect.SourcePath) string {
-	if loc := file.Desc.SourceLocations().ByPath(p); loc.Path != nil {
-		return file.Desc.Path() + ":" + strconv.Itoa(loc.StartLine+1)
+	locs := file.Desc.SourceLocations()
+	for n := len(p); n > 0; n-- {
+		if loc := locs.ByPath(p[:n]); loc.Path != nil {
+			return file.Desc.Path() + ":" + strconv.Itoa(loc.StartLine+1)
+		}
 	}
 	return file.Desc.Path()
 }
@@ -263,4 +284,12 @@ func emitMethod(g *protogen.GeneratedFile, m policy.Method) {
 	str("ExposeHeaders", m.ExposeHeaders)
 	str("MaxAge", m.MaxAge)
 	flag("AllowPrivateNetwork", m.AllowPrivateNetwork)
+	flag("ReportOnly", m.ReportOnly)
+	if len(m.Declared) > 0 {
+		g.P("Declared: []", g.QualifiedGoIdent(policyPackage.Ident("Declaration")), "{")
+		for _, d := range m.Declared {
+			g.P("{Field: ", strconv.Quote(d.Field), ", Scope: ", strconv.Quote(d.Scope), ", Source: ", strconv.Quote(d.Source), "},")
+		}
+		g.P("},")
+	}
 }

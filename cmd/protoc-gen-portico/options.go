@@ -126,6 +126,12 @@ func specFromMessage(m protoreflect.Message) policy.Spec {
 		}
 	}
 	spec.AllowPrivateNetwork = boolean("allow_private_network")
+	spec.ReportOnly = boolean("report_only")
+	for i := range fields.Len() {
+		if fd := fields.Get(i); m.Has(fd) {
+			spec.Declared = append(spec.Declared, policy.Declaration{Field: string(fd.Name())})
+		}
+	}
 	return spec
 }
 

@@ -35,6 +35,8 @@ func Compile(info MethodInfo, eff Spec) (Method, error) {
 		Origins:             slices.Clone(eff.Origins),
 		OriginSet:           eff.OriginSet,
 		AllowPrivateNetwork: isSet(eff.AllowPrivateNetwork),
+		ReportOnly:          isSet(eff.ReportOnly),
+		Declared:            slices.Clone(eff.Declared),
 	}
 	if m.Public {
 		m.Origins, m.OriginSet = nil, ""
@@ -48,7 +50,7 @@ func Compile(info MethodInfo, eff Spec) (Method, error) {
 		m.BrowserCallable = true
 	}
 	if !m.BrowserCallable {
-		m.Public, m.AllowCredentials, m.Origins, m.OriginSet, m.AllowPrivateNetwork = false, false, nil, "", false
+		m.Public, m.AllowCredentials, m.Origins, m.OriginSet, m.AllowPrivateNetwork, m.ReportOnly = false, false, nil, "", false, false
 		return m, nil
 	}
 

@@ -14,6 +14,8 @@
 // the descriptors it is given), so it does not depend on generated code.
 package policy
 
+import "strings"
+
 // A Service is the compiled CORS policy of one protobuf service, as emitted by
 // protoc-gen-portico. It is read-only once built.
 type Service struct {
@@ -70,6 +72,25 @@ type Method struct {
 	// AllowPrivateNetwork reports whether preflights asking for Private
 	// Network Access are approved.
 	AllowPrivateNetwork bool
+	// ReportOnly reports whether the policy is rolled out in report-only
+	// mode: refusals are logged, not enforced. A deployment may override it.
+	ReportOnly bool
+	// Declared says where each field of the effective policy was written,
+	// for explanations; it may be empty.
+	Declared []Declaration
+}
+
+// DeclaredAt returns where field of the effective policy was written,
+// "file.proto:line (method option)", each position once, joined with "; ";
+// "" if unknown.
+func (m *Method) DeclaredAt(field string) string {
+	var at []string
+	for _, d := range m.Declared {
+		if d.Field == field {
+			at = append(at, d.Source+" ("+d.Scope+" option)")
+		}
+	}
+	return strings.Join(at, "; ")
 }
 
 // Credentialed reports whether responses of the method depend on the

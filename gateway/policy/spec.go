@@ -15,6 +15,23 @@ type Spec struct {
 	MaxAgeSeconds       *int32
 	Protocols           []Protocol
 	AllowPrivateNetwork *bool
+	ReportOnly          *bool
+
+	// Declared says where each field set here was written, for
+	// diagnostics; the compiler does not need it. [Resolve] keeps the
+	// declarations of the fields that take effect.
+	Declared []Declaration
+}
+
+// A Declaration says where one field of a policy was written.
+type Declaration struct {
+	// Field is the portico.cors.v1.Policy field name, "allow_headers".
+	Field string
+	// Scope is "service" for the service's option, "method" for the
+	// method's.
+	Scope string
+	// Source is the field's position, "file.proto:line".
+	Source string
 }
 
 // Resolve returns the effective policy of a method: its own Spec refining its
@@ -60,7 +77,50 @@ func Resolve(service, method Spec) Spec {
 	if method.AllowPrivateNetwork != nil {
 		eff.AllowPrivateNetwork = method.AllowPrivateNetwork
 	}
+	if method.ReportOnly != nil {
+		eff.ReportOnly = method.ReportOnly
+	}
+	eff.Declared = resolveDeclared(service, method, eff)
 	return eff
+}
+
+// additiveFields are the fields whose method values add to the service's.
+var additiveFields = map[string]bool{"allow_headers": true, "expose_headers": true}
+
+// resolveDeclared keeps the declarations of the fields that take effect in
+// eff: the method's, the service's where the method sets nothing, and both
+// for header lists.
+func resolveDeclared(service, method, eff Spec) []Declaration {
+	byMethod := make(map[string]bool, len(method.Declared))
+	for _, d := range method.Declared {
+		byMethod[d.Field] = true
+	}
+	var out []Declaration
+	for _, d := range service.Declared {
+		if byMethod[d.Field] && !additiveFields[d.Field] {
+			continue
+		}
+		switch d.Field {
+		case "origins":
+			if len(eff.Origins) == 0 {
+				continue
+			}
+		case "origin_set":
+			if eff.OriginSet == "" {
+				continue
+			}
+		case "allow_credentials":
+			if eff.AllowCredentials == nil {
+				continue
+			}
+		case "public":
+			if eff.Public == nil {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	return append(out, method.Declared...)
 }
 
 func concat(a, b []string) []string {

@@ -42,7 +42,7 @@ func (s Spec) Validate() error {
 		errs = append(errs, &FieldError{Field: field, Index: index, Reason: fmt.Sprintf(format, args...)})
 	}
 	for i, raw := range s.Origins {
-		if _, err := origin.Parse(raw); err != nil {
+		if _, err := origin.ParseList(raw); err != nil {
 			add("origins", i, "%v", err)
 		}
 	}
@@ -86,7 +86,7 @@ func (s Spec) Validate() error {
 // CheckOrigin reports whether raw is a valid origin pattern, by the same rules
 // for .proto options and deployment bindings.
 func CheckOrigin(raw string) error {
-	_, err := origin.Parse(raw)
+	_, err := origin.ParseList(raw)
 	return err
 }
 

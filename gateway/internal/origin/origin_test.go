@@ -152,3 +152,49 @@ func TestMatcherManyExact(t *testing.T) {
 		t.Error("an unlisted origin matched")
 	}
 }
+
+func TestParseList(t *testing.T) {
+	t.Parallel()
+	ps, err := ParseList("http://localhost:[5173,8080]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.String())
+	}
+	if want := "http://localhost:5173 http://localhost:8080"; strings.Join(got, " ") != want {
+		t.Errorf("ParseList = %v, want %s", got, want)
+	}
+	m := NewMatcher(ps...)
+	for o, want := range map[string]bool{
+		"http://localhost:5173": true, "http://localhost:8080": true,
+		"http://localhost:3000": false, "http://localhost": false,
+	} {
+		if m.Match([]string{o}) != want {
+			t.Errorf("Match(%q) = %v, want %v", o, !want, want)
+		}
+	}
+	wild, err := ParseList("https://*.example.dev:[8443,9443]")
+	if err != nil || len(wild) != 2 || !wild[1].Match("https://pr-1.example.dev:9443") || wild[1].Match("https://a.b.example.dev:9443") {
+		t.Errorf("wildcard with ports = %v, %v", wild, err)
+	}
+	if ps, err := ParseList("https://app.example.com"); err != nil || len(ps) != 1 {
+		t.Errorf("no list = %v, %v", ps, err)
+	}
+	for raw, why := range map[string]string{
+		"http://localhost:[]":                                  "empty port list",
+		"http://localhost:[5173,,8080]":                        "empty or padded",
+		"http://localhost:[5173, 8080]":                        "empty or padded",
+		"http://localhost:[5173,5173]":                         "listed twice",
+		"http://localhost:[80]":                                "default port",
+		"http://localhost:[0x50]":                              "port 0x50: port \"0x50\" has a leading zero",
+		"http://localhost:1:[2]":                               "more than one port",
+		"https://*.com:[8443]":                                 "public suffix",
+		"http://localhost:[" + strings.Repeat("1,", 32) + "2]": "at most 32",
+	} {
+		if _, err := ParseList(raw); err == nil || !strings.Contains(err.Error(), why) {
+			t.Errorf("ParseList(%q) = %v, want an error containing %q", raw, err, why)
+		}
+	}
+}

@@ -98,9 +98,10 @@ type Policy struct {
 	// "http://localhost:5173"). A "*" may stand for the whole first label of
 	// the host, and then matches exactly one DNS label: "https://*.example.dev"
 	// matches "https://pr-7.example.dev", but neither "https://example.dev"
-	// nor "https://a.b.example.dev". The part after "*." must not be a public
-	// suffix ("https://*.com" and "https://*.run.app" are refused). A bare "*"
-	// is refused: use public.
+	// nor "https://a.b.example.dev". A port list in brackets stands for one
+	// origin per port: "http://localhost:[5173,8080]". The part after "*." must
+	// not be a public suffix ("https://*.com" and "https://*.run.app" are
+	// refused). A bare "*" is refused: use public.
 	//
 	// If origin_set is set too, these are the set's default members.
 	//
@@ -108,7 +109,8 @@ type Policy struct {
 	Origins []string `protobuf:"bytes,1,rep,name=origins,proto3" json:"origins,omitempty"`
 	// Name of an origin set, such as "web", whose members each deployment binds
 	// at start-up (for the reference binary, the PORTICO_ORIGINS_<NAME>
-	// environment variable, for example PORTICO_ORIGINS_WEB). The effective
+	// environment variable, for example PORTICO_ORIGINS_WEB, or the
+	// environment's origin_sets in the PORTICO_CONFIG file). The effective
 	// origins are those listed in origins plus the bound ones. Lower case
 	// letters, digits and underscores, starting with a letter.
 	//
@@ -165,8 +167,19 @@ type Policy struct {
 	//
 	// Unset inherits the service's value. Default false.
 	AllowPrivateNetwork *bool `protobuf:"varint,9,opt,name=allow_private_network,json=allowPrivateNetwork,proto3,oneof" json:"allow_private_network,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Whether the policy is rolled out in report-only mode: the gateway
+	// evaluates every CORS request as usual and logs, as "cors: would refuse",
+	// each one it would refuse, but answers as if it were allowed (it echoes
+	// the origin, the requested method and headers). Use it to tighten a policy
+	// on live traffic, then turn it off. Requests no policy can allow (an
+	// Origin of "null", two Origin headers, an over-long header list, an
+	// unknown procedure or one that is not browser-callable) are refused even
+	// so. A deployment may override it per service or method (see the README).
+	//
+	// Unset inherits the service's value. Default false.
+	ReportOnly    *bool `protobuf:"varint,10,opt,name=report_only,json=reportOnly,proto3,oneof" json:"report_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Policy) Reset() {
@@ -262,6 +275,13 @@ func (x *Policy) GetAllowPrivateNetwork() bool {
 	return false
 }
 
+func (x *Policy) GetReportOnly() bool {
+	if x != nil && x.ReportOnly != nil {
+		return *x.ReportOnly
+	}
+	return false
+}
+
 var file_portico_cors_v1_cors_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.ServiceOptions)(nil),
@@ -301,7 +321,7 @@ var File_portico_cors_v1_cors_proto protoreflect.FileDescriptor
 
 const file_portico_cors_v1_cors_proto_rawDesc = "" +
 	"\n" +
-	"\x1aportico/cors/v1/cors.proto\x12\x0fportico.cors.v1\x1a google/protobuf/descriptor.proto\"\xca\x03\n" +
+	"\x1aportico/cors/v1/cors.proto\x12\x0fportico.cors.v1\x1a google/protobuf/descriptor.proto\"\x80\x04\n" +
 	"\x06Policy\x12\x18\n" +
 	"\aorigins\x18\x01 \x03(\tR\aorigins\x12\x1d\n" +
 	"\n" +
@@ -312,11 +332,15 @@ const file_portico_cors_v1_cors_proto_rawDesc = "" +
 	"\x0eexpose_headers\x18\x06 \x03(\tR\rexposeHeaders\x12+\n" +
 	"\x0fmax_age_seconds\x18\a \x01(\x05H\x02R\rmaxAgeSeconds\x88\x01\x01\x127\n" +
 	"\tprotocols\x18\b \x03(\x0e2\x19.portico.cors.v1.ProtocolR\tprotocols\x127\n" +
-	"\x15allow_private_network\x18\t \x01(\bH\x03R\x13allowPrivateNetwork\x88\x01\x01B\x14\n" +
+	"\x15allow_private_network\x18\t \x01(\bH\x03R\x13allowPrivateNetwork\x88\x01\x01\x12$\n" +
+	"\vreport_only\x18\n" +
+	" \x01(\bH\x04R\n" +
+	"reportOnly\x88\x01\x01B\x14\n" +
 	"\x12_allow_credentialsB\t\n" +
 	"\a_publicB\x12\n" +
 	"\x10_max_age_secondsB\x18\n" +
-	"\x16_allow_private_network*Q\n" +
+	"\x16_allow_private_networkB\x0e\n" +
+	"\f_report_only*Q\n" +
 	"\bProtocol\x12\x18\n" +
 	"\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PROTOCOL_CONNECT\x10\x01\x12\x15\n" +

@@ -24,6 +24,14 @@ var ProfileServicePolicy = &policy.Service{
 		AllowHeaders:     "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, X-Client-Version, X-Grpc-Web, X-User-Agent",
 		ExposeHeaders:    "ETag, Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin, Location, Retry-After",
 		MaxAge:           "3600",
+		Declared: []policy.Declaration{
+			{Field: "origins", Scope: "service", Source: "portico/profile/v1/profile.proto:21"},
+			{Field: "origin_set", Scope: "service", Source: "portico/profile/v1/profile.proto:25"},
+			{Field: "allow_credentials", Scope: "service", Source: "portico/profile/v1/profile.proto:26"},
+			{Field: "allow_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:27"},
+			{Field: "expose_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:31"},
+			{Field: "max_age_seconds", Scope: "service", Source: "portico/profile/v1/profile.proto:36"},
+		},
 	},
 	Methods: []policy.Method{
 		{
@@ -37,6 +45,14 @@ var ProfileServicePolicy = &policy.Service{
 			AllowHeaders:     "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, X-Client-Version, X-Grpc-Web, X-User-Agent",
 			ExposeHeaders:    "ETag, Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin, Location, Retry-After",
 			MaxAge:           "3600",
+			Declared: []policy.Declaration{
+				{Field: "origins", Scope: "service", Source: "portico/profile/v1/profile.proto:21"},
+				{Field: "origin_set", Scope: "service", Source: "portico/profile/v1/profile.proto:25"},
+				{Field: "allow_credentials", Scope: "service", Source: "portico/profile/v1/profile.proto:26"},
+				{Field: "allow_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:27"},
+				{Field: "expose_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:31"},
+				{Field: "max_age_seconds", Scope: "service", Source: "portico/profile/v1/profile.proto:36"},
+			},
 		},
 		{
 			Procedure:        "/portico.profile.v1.ProfileService/UpdateProfile",
@@ -49,6 +65,15 @@ var ProfileServicePolicy = &policy.Service{
 			AllowHeaders:     "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, If-Match, X-Client-Version, X-Grpc-Web, X-User-Agent",
 			ExposeHeaders:    "ETag, Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin, Location, Retry-After",
 			MaxAge:           "3600",
+			Declared: []policy.Declaration{
+				{Field: "origins", Scope: "service", Source: "portico/profile/v1/profile.proto:21"},
+				{Field: "origin_set", Scope: "service", Source: "portico/profile/v1/profile.proto:25"},
+				{Field: "allow_credentials", Scope: "service", Source: "portico/profile/v1/profile.proto:26"},
+				{Field: "allow_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:27"},
+				{Field: "expose_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:31"},
+				{Field: "max_age_seconds", Scope: "service", Source: "portico/profile/v1/profile.proto:36"},
+				{Field: "allow_headers", Scope: "method", Source: "portico/profile/v1/profile.proto:51"},
+			},
 		},
 		{
 			Procedure:        "/portico.profile.v1.ProfileService/DeleteProfile",
@@ -61,6 +86,15 @@ var ProfileServicePolicy = &policy.Service{
 			AllowHeaders:     "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, If-Match, X-Client-Version, X-Grpc-Web, X-User-Agent",
 			ExposeHeaders:    "ETag, Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin, Location, Retry-After",
 			MaxAge:           "3600",
+			Declared: []policy.Declaration{
+				{Field: "origins", Scope: "service", Source: "portico/profile/v1/profile.proto:21"},
+				{Field: "origin_set", Scope: "service", Source: "portico/profile/v1/profile.proto:25"},
+				{Field: "allow_credentials", Scope: "service", Source: "portico/profile/v1/profile.proto:26"},
+				{Field: "allow_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:27"},
+				{Field: "expose_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:31"},
+				{Field: "max_age_seconds", Scope: "service", Source: "portico/profile/v1/profile.proto:36"},
+				{Field: "allow_headers", Scope: "method", Source: "portico/profile/v1/profile.proto:60"},
+			},
 		},
 		{
 			Procedure:        "/portico.profile.v1.ProfileService/WatchProfile",
@@ -73,6 +107,14 @@ var ProfileServicePolicy = &policy.Service{
 			AllowHeaders:     "Authorization, Connect-Accept-Encoding, Connect-Content-Encoding, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, X-Client-Version, X-Grpc-Web, X-User-Agent",
 			ExposeHeaders:    "ETag, Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin, Location, Retry-After",
 			MaxAge:           "3600",
+			Declared: []policy.Declaration{
+				{Field: "origins", Scope: "service", Source: "portico/profile/v1/profile.proto:21"},
+				{Field: "origin_set", Scope: "service", Source: "portico/profile/v1/profile.proto:25"},
+				{Field: "allow_credentials", Scope: "service", Source: "portico/profile/v1/profile.proto:26"},
+				{Field: "allow_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:27"},
+				{Field: "expose_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:31"},
+				{Field: "max_age_seconds", Scope: "service", Source: "portico/profile/v1/profile.proto:36"},
+			},
 		},
 		{
 			Procedure:       "/portico.profile.v1.ProfileService/GetPublicProfile",
@@ -83,6 +125,12 @@ var ProfileServicePolicy = &policy.Service{
 			AllowHeaders:    "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, X-Client-Version, X-Grpc-Web, X-User-Agent",
 			ExposeHeaders:   "ETag, Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin, Location, Retry-After",
 			MaxAge:          "3600",
+			Declared: []policy.Declaration{
+				{Field: "allow_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:27"},
+				{Field: "expose_headers", Scope: "service", Source: "portico/profile/v1/profile.proto:31"},
+				{Field: "max_age_seconds", Scope: "service", Source: "portico/profile/v1/profile.proto:36"},
+				{Field: "public", Scope: "method", Source: "portico/profile/v1/profile.proto:74"},
+			},
 		},
 	},
 }

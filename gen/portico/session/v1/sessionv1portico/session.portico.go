@@ -24,6 +24,13 @@ var SessionServicePolicy = &policy.Service{
 		AllowHeaders:     "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, X-Client-Version, X-Grpc-Web, X-User-Agent",
 		ExposeHeaders:    "Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin",
 		MaxAge:           "3600",
+		Declared: []policy.Declaration{
+			{Field: "origins", Scope: "service", Source: "portico/session/v1/session.proto:21"},
+			{Field: "origin_set", Scope: "service", Source: "portico/session/v1/session.proto:25"},
+			{Field: "allow_credentials", Scope: "service", Source: "portico/session/v1/session.proto:26"},
+			{Field: "allow_headers", Scope: "service", Source: "portico/session/v1/session.proto:27"},
+			{Field: "max_age_seconds", Scope: "service", Source: "portico/session/v1/session.proto:31"},
+		},
 	},
 	Methods: []policy.Method{
 		{
@@ -37,6 +44,13 @@ var SessionServicePolicy = &policy.Service{
 			AllowHeaders:     "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, X-Client-Version, X-Grpc-Web, X-User-Agent",
 			ExposeHeaders:    "Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin",
 			MaxAge:           "3600",
+			Declared: []policy.Declaration{
+				{Field: "origins", Scope: "service", Source: "portico/session/v1/session.proto:21"},
+				{Field: "origin_set", Scope: "service", Source: "portico/session/v1/session.proto:25"},
+				{Field: "allow_credentials", Scope: "service", Source: "portico/session/v1/session.proto:26"},
+				{Field: "allow_headers", Scope: "service", Source: "portico/session/v1/session.proto:27"},
+				{Field: "max_age_seconds", Scope: "service", Source: "portico/session/v1/session.proto:31"},
+			},
 		},
 		{
 			Procedure:        "/portico.session.v1.SessionService/DeleteSession",
@@ -49,6 +63,13 @@ var SessionServicePolicy = &policy.Service{
 			AllowHeaders:     "Authorization, Connect-Protocol-Version, Connect-Timeout-Ms, Content-Type, Grpc-Timeout, X-Client-Version, X-Grpc-Web, X-User-Agent",
 			ExposeHeaders:    "Grpc-Message, Grpc-Status, Grpc-Status-Details-Bin",
 			MaxAge:           "3600",
+			Declared: []policy.Declaration{
+				{Field: "origins", Scope: "service", Source: "portico/session/v1/session.proto:21"},
+				{Field: "origin_set", Scope: "service", Source: "portico/session/v1/session.proto:25"},
+				{Field: "allow_credentials", Scope: "service", Source: "portico/session/v1/session.proto:26"},
+				{Field: "allow_headers", Scope: "service", Source: "portico/session/v1/session.proto:27"},
+				{Field: "max_age_seconds", Scope: "service", Source: "portico/session/v1/session.proto:31"},
+			},
 		},
 	},
 }

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file portico/cors/v1/cors.proto.
  */
 export const file_portico_cors_v1_cors: GenFile = /*@__PURE__*/
-  fileDesc("Chpwb3J0aWNvL2NvcnMvdjEvY29ycy5wcm90bxIPcG9ydGljby5jb3JzLnYxItACCgZQb2xpY3kSDwoHb3JpZ2lucxgBIAMoCRISCgpvcmlnaW5fc2V0GAIgASgJEh4KEWFsbG93X2NyZWRlbnRpYWxzGAMgASgISACIAQESEwoGcHVibGljGAQgASgISAGIAQESFQoNYWxsb3dfaGVhZGVycxgFIAMoCRIWCg5leHBvc2VfaGVhZGVycxgGIAMoCRIcCg9tYXhfYWdlX3NlY29uZHMYByABKAVIAogBARIsCglwcm90b2NvbHMYCCADKA4yGS5wb3J0aWNvLmNvcnMudjEuUHJvdG9jb2wSIgoVYWxsb3dfcHJpdmF0ZV9uZXR3b3JrGAkgASgISAOIAQFCFAoSX2FsbG93X2NyZWRlbnRpYWxzQgkKB19wdWJsaWNCEgoQX21heF9hZ2Vfc2Vjb25kc0IYChZfYWxsb3dfcHJpdmF0ZV9uZXR3b3JrKlEKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASFAoQUFJPVE9DT0xfQ09OTkVDVBABEhUKEVBST1RPQ09MX0dSUENfV0VCEAI6VAoHc2VydmljZRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxjYxgMgASgLMhcucG9ydGljby5jb3JzLnYxLlBvbGljeVIHc2VydmljZTpRCgZtZXRob2QSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxjYxgMgASgLMhcucG9ydGljby5jb3JzLnYxLlBvbGljeVIGbWV0aG9kQjtaOWdpdGh1Yi5jb20vcG9ydGljby1kZXYvcG9ydGljby9nZW4vcG9ydGljby9jb3JzL3YxO2NvcnN2MWIGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("Chpwb3J0aWNvL2NvcnMvdjEvY29ycy5wcm90bxIPcG9ydGljby5jb3JzLnYxIvoCCgZQb2xpY3kSDwoHb3JpZ2lucxgBIAMoCRISCgpvcmlnaW5fc2V0GAIgASgJEh4KEWFsbG93X2NyZWRlbnRpYWxzGAMgASgISACIAQESEwoGcHVibGljGAQgASgISAGIAQESFQoNYWxsb3dfaGVhZGVycxgFIAMoCRIWCg5leHBvc2VfaGVhZGVycxgGIAMoCRIcCg9tYXhfYWdlX3NlY29uZHMYByABKAVIAogBARIsCglwcm90b2NvbHMYCCADKA4yGS5wb3J0aWNvLmNvcnMudjEuUHJvdG9jb2wSIgoVYWxsb3dfcHJpdmF0ZV9uZXR3b3JrGAkgASgISAOIAQESGAoLcmVwb3J0X29ubHkYCiABKAhIBIgBAUIUChJfYWxsb3dfY3JlZGVudGlhbHNCCQoHX3B1YmxpY0ISChBfbWF4X2FnZV9zZWNvbmRzQhgKFl9hbGxvd19wcml2YXRlX25ldHdvcmtCDgoMX3JlcG9ydF9vbmx5KlEKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASFAoQUFJPVE9DT0xfQ09OTkVDVBABEhUKEVBST1RPQ09MX0dSUENfV0VCEAI6VAoHc2VydmljZRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxjYxgMgASgLMhcucG9ydGljby5jb3JzLnYxLlBvbGljeVIHc2VydmljZTpRCgZtZXRob2QSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxjYxgMgASgLMhcucG9ydGljby5jb3JzLnYxLlBvbGljeVIGbWV0aG9kQjtaOWdpdGh1Yi5jb20vcG9ydGljby1kZXYvcG9ydGljby9nZW4vcG9ydGljby9jb3JzL3YxO2NvcnN2MWIGcHJvdG8z", [file_google_protobuf_descriptor]);
 
 /**
  * Policy says which browsers may call an RPC and what they may send and read.
@@ -40,9 +40,10 @@ export type Policy = Message<"portico.cors.v1.Policy"> & {
    * "http://localhost:5173"). A "*" may stand for the whole first label of
    * the host, and then matches exactly one DNS label: "https://*.example.dev"
    * matches "https://pr-7.example.dev", but neither "https://example.dev"
-   * nor "https://a.b.example.dev". The part after "*." must not be a public
-   * suffix ("https://*.com" and "https://*.run.app" are refused). A bare "*"
-   * is refused: use public.
+   * nor "https://a.b.example.dev". A port list in brackets stands for one
+   * origin per port: "http://localhost:[5173,8080]". The part after "*." must
+   * not be a public suffix ("https://*.com" and "https://*.run.app" are
+   * refused). A bare "*" is refused: use public.
    *
    * If origin_set is set too, these are the set's default members.
    *
@@ -55,7 +56,8 @@ export type Policy = Message<"portico.cors.v1.Policy"> & {
   /**
    * Name of an origin set, such as "web", whose members each deployment binds
    * at start-up (for the reference binary, the PORTICO_ORIGINS_<NAME>
-   * environment variable, for example PORTICO_ORIGINS_WEB). The effective
+   * environment variable, for example PORTICO_ORIGINS_WEB, or the
+   * environment's origin_sets in the PORTICO_CONFIG file). The effective
    * origins are those listed in origins plus the bound ones. Lower case
    * letters, digits and underscores, starting with a letter.
    *
@@ -150,6 +152,22 @@ export type Policy = Message<"portico.cors.v1.Policy"> & {
    * @generated from field: optional bool allow_private_network = 9;
    */
   allowPrivateNetwork?: boolean | undefined;
+
+  /**
+   * Whether the policy is rolled out in report-only mode: the gateway
+   * evaluates every CORS request as usual and logs, as "cors: would refuse",
+   * each one it would refuse, but answers as if it were allowed (it echoes
+   * the origin, the requested method and headers). Use it to tighten a policy
+   * on live traffic, then turn it off. Requests no policy can allow (an
+   * Origin of "null", two Origin headers, an over-long header list, an
+   * unknown procedure or one that is not browser-callable) are refused even
+   * so. A deployment may override it per service or method (see the README).
+   *
+   * Unset inherits the service's value. Default false.
+   *
+   * @generated from field: optional bool report_only = 10;
+   */
+  reportOnly?: boolean | undefined;
 };
 
 /**
