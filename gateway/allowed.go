@@ -8,7 +8,8 @@ import "strings"
 // actual request: a public procedure allows any one well-formed origin; any
 // other allows the origins its policy and origin set bindings name; a path
 // under a service with a policy that names no method of it gets the
-// service's policy. It reports false for a path outside every policy, a
+// service's policy; in report-only mode, any one well-formed origin is
+// allowed, as the CORS answers allow it. It reports false for a path outside every policy, a
 // procedure that is not browser-callable, no origin, "null", several Origin
 // headers, or a list in one.
 //
@@ -35,5 +36,7 @@ func (g *Gateway) OriginAllowed(procedure string, origins []string) bool {
 	if rt.public {
 		return wellFormed(origins)
 	}
-	return rt.origins.Match(origins)
+	// Report-only mode answers an unlisted origin as allowed; a guard that
+	// refused it would enforce the policy being trialled.
+	return rt.origins.Match(origins) || rt.reportOnly && wellFormed(origins)
 }

@@ -13,8 +13,12 @@ type Decision struct {
 	// Allowed reports whether the response grants the origin access.
 	Allowed bool
 	// Reason is "allowed", or why the request was refused, in the same
-	// words as the refusal log lines ("origin not allowed", ...).
+	// words as the refusal log lines ("origin not allowed", ...). In
+	// report-only mode it is "would refuse: " and the reason.
 	Reason string
+	// ReportOnly reports that the policy refused the request but, being in
+	// report-only mode, the gateway answered as if it were allowed.
+	ReportOnly bool
 }
 
 // An Observer receives the [Decision] on each request that has an Origin
@@ -32,20 +36,12 @@ func WithObserver(observe Observer) Option {
 }
 
 // decided tells the observer, if any, of a decision.
-func (g *Gateway) decided(r *http.Request, preflight bool, why reason) {
+func (g *Gateway) decided(r *http.Request, preflight bool, why reason, reportOnly bool) {
 	if g.observer != nil {
-		g.observer(r, Decision{Preflight: preflight, Allowed: why == allowed, Reason: why.String()})
+		d := Decision{Preflight: preflight, Allowed: why == allowed || reportOnly, Reason: why.String(), ReportOnly: reportOnly}
+		if reportOnly {
+			d.Reason = "would refuse: " + d.Reason
+		}
+		g.observer(r, d)
 	}
-}
-
-// actualReason is why an actual request with an Origin header was or was not
-// granted access, once [route.decorate] has run.
-func (rt *route) actualReason(refused bool, origins []string) reason {
-	switch {
-	case !rt.callable:
-		return notBrowserCallable
-	case refused:
-		return originRefusal(origins)
-	}
-	return allowed
 }

@@ -43,6 +43,12 @@ type Gateway struct {
 	procedures map[string]*route   // "/pkg.Svc/Method"
 	services   map[string]*service // "/pkg.Svc/"
 	other      *http.ServeMux      // handlers mounted elsewhere
+	// unrouted counts preflights to paths under no service with a policy;
+	// nil unless counting.
+	unrouted *counters
+	// explaining marks the copy [Gateway.Explain] runs on, which counts
+	// nothing.
+	explaining bool
 }
 
 // New compiles the given service policies, together with the origin set
@@ -99,14 +105,21 @@ func New(services []*policy.Service, opts ...Option) (*Gateway, error) {
 			g.procedures[m.Procedure] = rt
 		}
 	}
+	errs = append(errs, g.applyReportOnly(cfg.reportOnly)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	if cfg.counting {
+		g.unrouted = new(counters)
+		for _, rt := range g.allRoutes() {
+			rt.counts = new(counters)
+		}
 	}
 	return g, nil
 }
 
 // bindOriginSets parses every binding with the policy's own origin rules.
-func bindOriginSets(services []*policy.Service, bindings []binding) (map[string][]origin.Pattern, []error) {
+func bindOriginSets(services []*policy.Service, bindings []binding) (map[string][]boundPattern, []error) {
 	named := make(map[string]bool)
 	for _, sp := range services {
 		if sp == nil {
@@ -119,7 +132,7 @@ func bindOriginSets(services []*policy.Service, bindings []binding) (map[string]
 		}
 	}
 	var errs []error
-	bound := make(map[string][]origin.Pattern)
+	bound := make(map[string][]boundPattern)
 	for _, b := range bindings {
 		if !named[b.set] {
 			known := make([]string, 0, len(named))
@@ -137,7 +150,7 @@ func bindOriginSets(services []*policy.Service, bindings []binding) (map[string]
 				errs = append(errs, &BindingError{Set: b.set, Source: b.source, Origin: raw, Err: err})
 				continue
 			}
-			bound[b.set] = append(bound[b.set], ps...)
+			bound[b.set] = append(bound[b.set], boundPattern{raw: raw, source: b.source, patterns: ps})
 		}
 	}
 	return bound, errs
@@ -195,13 +208,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt != nil {
-		refused := rt.decorate(w.Header(), origins)
-		if refused {
-			g.refused(r.Context(), "cors: actual request origin not allowed", rt.policy.Procedure, origins, originRefusal(origins), "")
-		}
-		if hasOrigin {
-			g.decided(r, false, rt.actualReason(refused, origins))
-		}
+		g.actual(w.Header(), r, rt, origins, hasOrigin)
 	}
 	svc.handler.ServeHTTP(w, r)
 }
@@ -210,10 +217,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // services mounted without a policy; both are nil for paths outside every
 // mounted service.
 func (g *Gateway) lookup(path string) (*route, *service) {
+	rt, svc := g.policyOf(path)
+	if svc == nil || svc.handler == nil {
+		return nil, nil
+	}
+	return rt, svc
+}
+
+// policyOf finds the route of a path whether or not its service is mounted
+// yet: the procedure's, else its service's fallback.
+func (g *Gateway) policyOf(path string) (*route, *service) {
 	if rt, ok := g.procedures[path]; ok {
-		if rt.service.handler == nil {
-			return nil, nil
-		}
 		return rt, rt.service
 	}
 	i := strings.LastIndexByte(path, '/')
@@ -221,37 +235,83 @@ func (g *Gateway) lookup(path string) (*route, *service) {
 		return nil, nil
 	}
 	svc, ok := g.services[path[:i+1]]
-	if !ok || svc.handler == nil {
+	if !ok {
 		return nil, nil
 	}
 	return svc.fallback, svc
 }
 
+// actual adds the CORS headers of an actual (non-preflight) request to h,
+// before the handler runs, and returns the decision.
+func (g *Gateway) actual(h http.Header, r *http.Request, rt *route, origins []string, hasOrigin bool) reason {
+	if !hasOrigin {
+		rt.decorate(h, nil)
+		g.count(rt.counts, kindNone, notCORS, false)
+		return notCORS
+	}
+	why := allowed
+	if rt.decorate(h, origins) {
+		why = originRefusal(origins)
+		if rt.reportOnly && why == originNotAllowed {
+			rt.decorateReportOnly(h, origins)
+			g.refused(r.Context(), "cors: would refuse actual request (report-only)", rt.policy.Procedure, origins, why, "")
+			g.count(rt.counts, kindActual, why, true)
+			g.decided(r, false, why, true)
+			return why
+		}
+		g.refused(r.Context(), "cors: actual request origin not allowed", rt.policy.Procedure, origins, why, "")
+	} else if !rt.callable {
+		why = notBrowserCallable
+	}
+	g.count(rt.counts, kindActual, why, false)
+	g.decided(r, false, why, false)
+	return why
+}
+
 // preflight answers a CORS preflight: 204 with the precomputed headers when
 // origin, method and every requested header are allowed; 403 with no
-// Access-Control-Allow-* header otherwise; 404 for an unknown procedure.
-func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, origins, methods []string) {
+// Access-Control-Allow-* header otherwise; 404 for an unknown procedure. It
+// returns the decision and, on refusal, the offending value.
+func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, origins, methods []string) (reason, string) {
 	h := w.Header()
 	if rt == nil || rt.fallback {
 		g.refused(r.Context(), "cors: preflight refused", r.URL.Path, origins, unknownProcedure, "")
-		g.decided(r, true, unknownProcedure)
+		if rt != nil {
+			g.count(rt.counts, kindPreflight, unknownProcedure, false)
+		} else {
+			g.count(g.unrouted, kindPreflight, unknownProcedure, false)
+		}
+		g.decided(r, true, unknownProcedure, false)
 		w.WriteHeader(http.StatusNotFound)
-		return
+		return unknownProcedure, ""
 	}
 	h[headerVary] = valueVaryPreflight
-	if why, detail := rt.checkPreflight(origins, methods, r.Header); why != allowed {
+	why, detail := rt.checkPreflight(origins, methods, r.Header)
+	switch {
+	case why == allowed:
+		rt.writePreflight(h, origins, r.Header)
+	case rt.reportOnly && reportable(why, methods):
+		rt.writeReportOnlyPreflight(h, origins, methods[0], r.Header)
+		g.refused(r.Context(), "cors: would refuse preflight (report-only)", rt.policy.Procedure, origins, why, detail)
+		g.count(rt.counts, kindPreflight, why, true)
+		g.decided(r, true, why, true)
+		w.WriteHeader(http.StatusNoContent)
+		return why, detail
+	default:
 		g.refused(r.Context(), "cors: preflight refused", rt.policy.Procedure, origins, why, detail)
-		g.decided(r, true, why)
+		g.count(rt.counts, kindPreflight, why, false)
+		g.decided(r, true, why, false)
 		w.WriteHeader(http.StatusForbidden)
-		return
+		return why, detail
 	}
-	rt.writePreflight(h, origins, r.Header)
-	g.decided(r, true, allowed)
+	g.count(rt.counts, kindPreflight, allowed, false)
+	g.decided(r, true, allowed, false)
 	w.WriteHeader(http.StatusNoContent)
 	if g.logger.Enabled(r.Context(), slog.LevelDebug) {
 		g.logger.LogAttrs(r.Context(), slog.LevelDebug, "cors: preflight approved",
 			slog.String("procedure", rt.policy.Procedure), slog.Any("origin", origins))
 	}
+	return allowed, ""
 }
 
 // refused logs one line for a refused CORS request. The level check comes

@@ -10,9 +10,11 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	logger   *slog.Logger
-	bindings []binding
-	observer Observer
+	logger     *slog.Logger
+	bindings   []binding
+	observer   Observer
+	reportOnly []reportOnlyOverride
+	counting   bool
 }
 
 // binding adds origins to a named origin set, as a deployment configures it.

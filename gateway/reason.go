@@ -19,6 +19,10 @@ const (
 	headersTooLong
 	headersTooManyEmpty
 	privateNetworkNotAllowed
+	// notCORS is the "decision" on a request without an Origin header.
+	notCORS
+
+	numReasons
 )
 
 func (r reason) String() string {
@@ -51,6 +55,45 @@ func (r reason) String() string {
 		return "Access-Control-Request-Headers has too many empty items"
 	case privateNetworkNotAllowed:
 		return "private network access not allowed"
+	case notCORS:
+		return "not a CORS request"
 	}
 	return "unknown reason"
+}
+
+// code is the reason as a metric label value.
+func (r reason) code() string {
+	switch r {
+	case allowed:
+		return "allowed"
+	case unknownProcedure:
+		return "unknown_procedure"
+	case notBrowserCallable:
+		return "not_browser_callable"
+	case originMissing:
+		return "origin_empty"
+	case originMultiple:
+		return "origin_multiple"
+	case originNull:
+		return "origin_null"
+	case originList:
+		return "origin_list"
+	case originNotAllowed:
+		return "origin_not_allowed"
+	case methodNotAllowed:
+		return "method_not_allowed"
+	case methodMultiple:
+		return "method_multiple"
+	case headerNotAllowed:
+		return "header_not_allowed"
+	case headersTooLong:
+		return "headers_too_long"
+	case headersTooManyEmpty:
+		return "headers_too_many_empty"
+	case privateNetworkNotAllowed:
+		return "private_network_not_allowed"
+	case notCORS:
+		return "not_cors"
+	}
+	return "unknown"
 }

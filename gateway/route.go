@@ -60,6 +60,15 @@ type route struct {
 	// acceptedLists remembers the Access-Control-Request-Headers lines
 	// browsers send again and again.
 	acceptedLists headerlist.Memo
+	// reportOnly answers the refusals that [reportable] allows as if they
+	// were allowed; reportOnlySource says who decided the mode.
+	reportOnly       bool
+	reportOnlySource string
+	// counts is nil unless the gateway counts decisions.
+	counts *counters
+	// originSources lists each allowed origin pattern as written, with
+	// where it comes from, for explanations.
+	originSources []originSource
 
 	allowMethodsValue []string
 	allowHeadersValue []string
@@ -75,7 +84,22 @@ type service struct {
 	fallback *route
 }
 
-func newRoute(m *policy.Method, svc *service, bound map[string][]origin.Pattern) (*route, error) {
+// An originSource is one allowed origin pattern, as written, and where it
+// was written: the .proto option, or the binding of an origin set.
+type originSource struct {
+	pattern string
+	source  string
+	set     string // the origin set bound, "" for the .proto's origins
+}
+
+// A boundPattern is one member of an origin set, bound by a deployment.
+type boundPattern struct {
+	raw      string
+	source   string
+	patterns []origin.Pattern
+}
+
+func newRoute(m *policy.Method, svc *service, bound map[string][]boundPattern) (*route, error) {
 	rt := &route{policy: m, service: svc, callable: m.BrowserCallable}
 	if !rt.callable {
 		return rt, nil
@@ -85,6 +109,7 @@ func newRoute(m *policy.Method, svc *service, bound map[string][]origin.Pattern)
 	rt.privateNet = m.AllowPrivateNetwork
 	var patterns []origin.Pattern
 	var errs []error
+	declared := m.DeclaredAt("origins")
 	for _, raw := range m.Origins {
 		ps, err := origin.ParseList(raw)
 		if err != nil {
@@ -92,9 +117,13 @@ func newRoute(m *policy.Method, svc *service, bound map[string][]origin.Pattern)
 			continue
 		}
 		patterns = append(patterns, ps...)
+		rt.originSources = append(rt.originSources, originSource{pattern: raw, source: declared})
 	}
 	if m.OriginSet != "" {
-		patterns = append(patterns, bound[m.OriginSet]...)
+		for _, b := range bound[m.OriginSet] {
+			patterns = append(patterns, b.patterns...)
+			rt.originSources = append(rt.originSources, originSource{pattern: b.raw, source: b.source, set: m.OriginSet})
+		}
 	}
 	rt.origins = origin.NewMatcher(patterns...)
 

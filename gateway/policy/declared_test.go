@@ -7,7 +7,9 @@ import (
 
 func TestResolveKeepsEffectiveDeclarations(t *testing.T) {
 	t.Parallel()
-	decl := func(field, scope, src string) Declaration { return Declaration{Field: field, Scope: scope, Source: src} }
+	decl := func(field, scope, src string) Declaration {
+		return Declaration{Field: field, Scope: scope, Source: src}
+	}
 	service := Spec{
 		Origins: []string{"https://app.example.com"}, OriginSet: "web", AllowCredentials: ptr(true),
 		AllowHeaders: []string{"Authorization"}, ReportOnly: ptr(true),
