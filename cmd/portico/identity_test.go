@@ -117,7 +117,8 @@ func TestIdentityConfigErrors(t *testing.T) {
 		want []string // substrings of stderr
 	}{
 		{name: "prod without issuer", env: []string{"PORTICO_ENV=prod"}, want: []string{`PORTICO_ENV="prod"`, "an Issuer is required"}},
-		{name: "unknown env", env: []string{"PORTICO_ENV=staging"}, want: []string{`PORTICO_ENV="staging"`, "dev or prod"}},
+		{name: "staging without issuer", env: []string{"PORTICO_ENV=staging"}, want: []string{`PORTICO_ENV="staging"`, "an Issuer is required: development tokens are only accepted in dev, not in staging"}},
+		{name: "invalid env name", env: []string{"PORTICO_ENV=Staging"}, want: []string{`PORTICO_ENV="Staging"`, "want an environment name"}},
 		{name: "empty env", env: []string{"PORTICO_ENV="}, want: []string{"PORTICO_ENV is empty"}},
 		{name: "http issuer", env: []string{"PORTICO_AUTH_ISSUER=http://issuer.example.com", "PORTICO_AUTH_AUDIENCE=x"}, want: []string{`PORTICO_AUTH_ISSUER="http://issuer.example.com"`, "https"}},
 		{name: "issuer without audience", env: []string{"PORTICO_AUTH_ISSUER=https://issuer.example.com"}, want: []string{"PORTICO_AUTH_AUDIENCE", "required"}},

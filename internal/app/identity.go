@@ -17,13 +17,16 @@ import (
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1connect"
 	sessionv1 "github.com/portico-dev/portico/gen/portico/session/v1"
 	"github.com/portico-dev/portico/gen/portico/session/v1/sessionv1connect"
+	"github.com/portico-dev/portico/internal/corsconfig"
 	"github.com/portico-dev/portico/internal/securityheaders"
 	"github.com/portico-dev/portico/session"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// An Env is the deployment environment, which decides whether development
-// tokens are accepted.
+// An Env is the name of the deployment environment: "dev", "staging",
+// "prod" or any other. It selects the environment's section of the
+// deployment configuration, and decides whether development tokens are
+// accepted: only in EnvDev.
 type Env string
 
 const (
@@ -32,14 +35,14 @@ const (
 	// issuer, if any.
 	EnvDev Env = "dev"
 	// EnvProd accepts only the tokens of the configured issuer, which it
-	// requires.
+	// requires, as every environment but EnvDev does.
 	EnvProd Env = "prod"
 )
 
 // AuthConfig configures who may call the services. The zero AuthConfig is
 // the development mode with no issuer: only development tokens.
 type AuthConfig struct {
-	// Env is EnvDev or EnvProd. Empty means EnvProd if Issuer is set, else
+	// Env is the environment's name. Empty means EnvProd if Issuer is set, else
 	// EnvDev: a deployment that names its issuer never accepts development
 	// tokens unless it asks for them.
 	Env Env
@@ -75,15 +78,13 @@ func (c AuthConfig) ResolvedEnv() Env {
 // (Env, Issuer, Audience, JWKSURL or SessionTTL), joined with errors.Join.
 func (c AuthConfig) Check() error {
 	var errs []error
-	switch c.ResolvedEnv() {
-	case EnvDev:
-	case EnvProd:
-		if c.Issuer == "" {
-			errs = append(errs, &auth.ConfigError{Field: "Env", Value: string(EnvProd),
-				Err: errors.New("an Issuer is required: development tokens are refused in prod")})
-		}
-	default:
-		errs = append(errs, &auth.ConfigError{Field: "Env", Value: string(c.Env), Err: errors.New("want dev or prod")})
+	switch env := c.ResolvedEnv(); {
+	case !corsconfig.ValidEnvName(string(env)):
+		errs = append(errs, &auth.ConfigError{Field: "Env", Value: string(c.Env),
+			Err: errors.New("want an environment name such as dev, staging or prod: lower case letters, digits and hyphens, starting with a letter, at most 32 bytes")})
+	case env != EnvDev && c.Issuer == "":
+		errs = append(errs, &auth.ConfigError{Field: "Env", Value: string(env),
+			Err: fmt.Errorf("an Issuer is required: development tokens are only accepted in dev, not in %s", env)})
 	}
 	switch {
 	case c.Issuer != "":
