@@ -5,27 +5,27 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
-	"github.com/portico-dev/portico/gateway/policy"
 	"github.com/portico-dev/portico/internal/app"
+	"github.com/portico-dev/portico/internal/corsconfig"
 )
-
-// originSetPrefix starts each environment variable that binds an origin set.
-const originSetPrefix = "PORTICO_ORIGINS_"
 
 // config is the server's configuration, read from the environment only, as
 // Cloud Run passes it (--set-env-vars).
 type config struct {
-	port       string
-	dataDir    string
-	logLevel   slog.Level
-	grace      time.Duration
-	originSets []app.OriginSet
+	port     string
+	dataDir  string
+	logLevel slog.Level
+	grace    time.Duration
+	// cors holds the origin set bindings and report-only overrides, from
+	// the PORTICO_CONFIG file's environment and the variables (cors.go).
+	cors corsconfig.Config
+	// metricsPort is PORTICO_METRICS_PORT: "" for no metrics listener.
+	metricsPort string
 	// projectID is PORTICO_PROJECT_ID, else GOOGLE_CLOUD_PROJECT.
 	projectID string
 	// The limits; see the README.
@@ -92,13 +92,17 @@ func parseConfig(environ []string) (config, error) {
 			} else {
 				cfg.readHeaderTimeout = d
 			}
-		case key == "PORT":
+		case key == "PORT" || key == "PORTICO_METRICS_PORT":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 0 || n > 65535 {
-				errs = append(errs, fmt.Errorf("PORT=%q: not a port number (0 to 65535)", value))
+				errs = append(errs, fmt.Errorf("%s=%q: not a port number (0 to 65535)", key, value))
 				continue
 			}
-			cfg.port = value
+			if key == "PORT" {
+				cfg.port = value
+			} else {
+				cfg.metricsPort = value
+			}
 		case key == "PORTICO_DATA_DIR":
 			if value == "" {
 				errs = append(errs, errors.New("PORTICO_DATA_DIR is empty"))
@@ -133,20 +137,15 @@ func parseConfig(environ []string) (config, error) {
 			if err := cfg.setIdentity(key, value); err != nil {
 				errs = append(errs, err)
 			}
-		case strings.HasPrefix(key, originSetPrefix):
-			set, err := parseOriginSet(key, value)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			cfg.originSets = append(cfg.originSets, set)
 		}
 	}
 	if cfg.projectID == "" {
 		cfg.projectID = googleProject
 	}
 	errs = append(errs, cfg.checkIdentity())
-	slices.SortFunc(cfg.originSets, func(a, b app.OriginSet) int { return strings.Compare(a.Name, b.Name) })
+	cors, err := loadCORS(environ, string(cfg.auth.ResolvedEnv()))
+	errs = append(errs, err)
+	cfg.cors = cors
 	return cfg, errors.Join(errs...)
 }
 
@@ -170,37 +169,11 @@ func checkDatabaseURL(value string) error {
 	return nil
 }
 
-// parseOriginSet reads PORTICO_ORIGINS_<SET>=origin,origin. Spaces around
-// items and empty items are ignored; the origins themselves are checked by
-// the gateway with the policy's own rules.
-func parseOriginSet(key, value string) (app.OriginSet, error) {
-	suffix := strings.TrimPrefix(key, originSetPrefix)
-	if suffix != strings.ToUpper(suffix) {
-		// PORTICO_ORIGINS_web and PORTICO_ORIGINS_WEB would both bind "web".
-		return app.OriginSet{}, fmt.Errorf("%s: write the origin set name in upper case (%s%s)", key, originSetPrefix, strings.ToUpper(suffix))
-	}
-	name := strings.ToLower(suffix)
-	if err := policy.CheckOriginSetName(name); err != nil {
-		return app.OriginSet{}, fmt.Errorf("%s: %w", key, err)
-	}
-	set := app.OriginSet{Name: name, Source: key}
-	for item := range strings.SplitSeq(value, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			set.Origins = append(set.Origins, item)
-		}
-	}
-	return set, nil
-}
-
-// checkOriginSets reports what the gateway would reject in the origin set
+// checkOriginSets reports what the gateway would reject in the CORS
 // bindings, without opening the store. It is for the error path only:
 // app.New checks the same bindings when the configuration is otherwise
 // valid.
-func checkOriginSets(sets []app.OriginSet) error {
-	opts := []gateway.Option{gateway.WithLogger(nil)}
-	for _, set := range sets {
-		opts = append(opts, gateway.WithOriginSet(set.Name, set.Source, set.Origins...))
-	}
-	_, err := gateway.New(app.Services, opts...)
+func checkOriginSets(cors corsconfig.Config) error {
+	_, err := app.NewGateway(app.Config{OriginSets: cors.OriginSets, ReportOnly: cors.ReportOnly}, gateway.WithLogger(nil))
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/app"
+	"github.com/portico-dev/portico/internal/metrics"
 )
 
 // serve runs the server until ctx is done, then drains in-flight calls for
@@ -22,7 +23,7 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	if err != nil {
 		// Check the origin sets too, so that one failed start names every
 		// bad variable rather than one class of them per deploy.
-		return errors.Join(err, checkOriginSets(cfg.originSets))
+		return errors.Join(err, checkOriginSets(cfg.cors))
 	}
 	// app.New creates the directory too, but its error cannot say which
 	// variable to fix.
@@ -34,7 +35,8 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 		DataDir:              cfg.dataDir,
 		DatabaseURL:          cfg.databaseURL,
 		DatabaseStartTimeout: cfg.databaseStartTimeout,
-		OriginSets:           cfg.originSets,
+		OriginSets:           cfg.cors.OriginSets,
+		ReportOnly:           cfg.cors.ReportOnly,
 		Logger:               logger,
 		ProjectID:            cfg.projectID,
 		ReadMaxBytes:         cfg.maxMessageBytes,
@@ -47,11 +49,16 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	for _, svc := range app.Services {
-		logger.Info("service mounted", "service", svc.Name, "procedures", len(svc.Methods))
-	}
-	for _, set := range cfg.originSets {
+	for _, set := range cfg.cors.OriginSets {
 		logger.Info("origin set bound", "set", set.Name, "source", set.Source, "origins", strings.Join(set.Origins, ","))
+	}
+	logPolicies(logger, a.Gateway(), string(cfg.auth.ResolvedEnv()))
+	if cfg.metricsPort != "" {
+		stopMetrics, err := serveMetrics(cfg.metricsPort, a, logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
 	}
 
 	ln, err := net.Listen("tcp", ":"+cfg.port)
@@ -85,6 +92,23 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves the Prometheus metrics on their own port, which Cloud
+// Run does not route requests to: only a sidecar in the same instance (or a
+// local scraper) can read them. It returns a function that stops the
+// listener.
+func serveMetrics(port string, a *app.App, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		return nil, fmt.Errorf("PORTICO_METRICS_PORT=%s: %w", port, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(metrics.NewRegistry(a.Gateway())))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
+	return func() { _ = srv.Close() }, nil
 }
 
 // maxHeaderBytes bounds a request's header: over HTTP/1.1 a larger one gets

@@ -36,6 +36,7 @@ import (
 	"github.com/portico-dev/portico/gen/portico/session/v1/sessionv1connect"
 	"github.com/portico-dev/portico/gen/portico/session/v1/sessionv1portico"
 	"github.com/portico-dev/portico/internal/accesslog"
+	"github.com/portico-dev/portico/internal/corsconfig"
 	"github.com/portico-dev/portico/service"
 	"github.com/portico-dev/portico/validation"
 )
@@ -57,6 +58,9 @@ type Config struct {
 	// OriginSets adds deployment origins to the origin sets the policies
 	// name, as gateway.WithOriginSet does.
 	OriginSets []OriginSet
+	// ReportOnly overrides the report_only options of the policies, as
+	// gateway.WithReportOnly does.
+	ReportOnly []corsconfig.ReportOnly
 	// Logger receives start-up, access, CORS refusal and error lines. Nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -94,18 +98,12 @@ const (
 const watchDrainDelay = 100 * time.Millisecond
 
 // An OriginSet binds origins to a named origin set.
-type OriginSet struct {
-	// Name is the set's name, as in the proto option origin_set.
-	Name string
-	// Source names where the binding came from, for error messages.
-	Source string
-	// Origins are exact origins or one-label wildcard patterns.
-	Origins []string
-}
+type OriginSet = corsconfig.OriginSet
 
 // An App is the assembled server. Close it to release the store.
 type App struct {
 	handler http.Handler
+	gateway *gateway.Gateway
 	store   service.Store
 	closer  io.Closer // closes store
 	profile *service.ProfileService
@@ -125,6 +123,20 @@ var healthServices = []string{"", profilev1connect.ProfileServiceName}
 // Services lists the compiled policies the reference server mounts.
 var Services = []*policy.Service{profilev1portico.ProfileServicePolicy, sessionv1portico.SessionServicePolicy}
 
+// NewGateway builds the gateway of [Services] with the deployment's origin
+// set bindings and report-only overrides of cfg, and opts, with no handler
+// mounted: what [New] serves, and what `portico cors` lists and explains.
+// Invalid bindings fail here, with every problem reported at once.
+func NewGateway(cfg Config, opts ...gateway.Option) (*gateway.Gateway, error) {
+	for _, set := range cfg.OriginSets {
+		opts = append(opts, gateway.WithOriginSet(set.Name, set.Source, set.Origins...))
+	}
+	for _, o := range cfg.ReportOnly {
+		opts = append(opts, gateway.WithReportOnly(o.Target, o.On, o.Source))
+	}
+	return gateway.New(Services, opts...)
+}
+
 // New opens the store and builds the handler stack. Invalid origin set
 // bindings fail here, with every problem reported at once.
 func New(ctx context.Context, cfg Config) (*App, error) {
@@ -136,16 +148,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, errors.New("app: no data directory")
 	}
 	access := accesslog.New(logger, cfg.ProjectID)
-	opts := []gateway.Option{
+	gw, err := NewGateway(cfg,
 		gateway.WithLogger(logger),
+		gateway.WithDecisionCounts(),
 		gateway.WithObserver(func(r *http.Request, d gateway.Decision) {
 			accesslog.SetCORS(r.Context(), d.Preflight, d.Allowed, d.Reason)
-		}),
-	}
-	for _, set := range cfg.OriginSets {
-		opts = append(opts, gateway.WithOriginSet(set.Name, set.Source, set.Origins...))
-	}
-	gw, err := gateway.New(Services, opts...)
+		}))
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +193,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	gw.Handle(csrfGuard.Wrap(profilev1connect.NewProfileServiceHandler(profile, profileOpts...)))
 	gw.Handle(csrfGuard.Wrap(sessionv1connect.NewSessionServiceHandler(id.sessions, profileOpts...)))
 
-	a := &App{store: store, closer: closer, profile: profile, identity: id, health: grpchealth.NewStaticChecker(healthServices...)}
+	a := &App{gateway: gw, store: store, closer: closer, profile: profile, identity: id, health: grpchealth.NewStaticChecker(healthServices...)}
 	a.drained, a.stopStreams = context.WithCancel(context.Background())
 	// Health and reflection have no CORS policy, so the gateway serves them
 	// without CORS: browsers cannot call them.
@@ -224,6 +232,10 @@ func (a *App) untilDrained(pattern string, h http.Handler) (string, http.Handler
 		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+// Gateway returns the server's gateway: its policies, for start-up
+// summaries, and its decision counts, for metrics.
+func (a *App) Gateway() *gateway.Gateway { return a.gateway }
 
 // Handler returns the server's root handler.
 func (a *App) Handler() http.Handler { return a.handler }
