@@ -240,7 +240,7 @@ func (ex *Explanation) explainRefusal(rt *route, why reason, detail string, q Qu
 				from = append(from, fmt.Sprintf("%s: origins, %s", o.pattern, o.source))
 			}
 		}
-		ex.Rule = fmt.Sprintf("origin %q matches none of the allowed origins [%s]", q.Origin, strings.Join(listed, ", "))
+		ex.Rule = fmt.Sprintf("origin %q matches none of the allowed origins [%s]", q.Origin, strings.Join(listed, ", ")) + nearMiss(q.Origin, listed)
 		if set := rt.policy.OriginSet; set != "" && !slices.ContainsFunc(rt.originSources, func(o originSource) bool { return o.set == set }) {
 			from = append(from, fmt.Sprintf("origin set %q (origin_set, %s) has no binding in this deployment", set, rt.policy.DeclaredAt("origin_set")))
 		}
@@ -294,6 +294,24 @@ func allowedRule(rt *route, q Query) (rule, from string) {
 		}
 	}
 	return "", ""
+}
+
+// nearMiss explains why an origin that looks covered by a wildcard is not.
+func nearMiss(o string, patterns []string) string {
+	for _, p := range patterns {
+		star := strings.Index(p, "*.")
+		if star < 0 || strings.Contains(p, ":[") {
+			continue
+		}
+		prefix, suffix := p[:star], p[star+1:]
+		switch {
+		case o == prefix+suffix[1:]:
+			return fmt.Sprintf(": %s does not match its apex %s", p, o)
+		case strings.HasPrefix(o, prefix) && strings.HasSuffix(o, suffix) && strings.Contains(o[len(prefix):len(o)-len(suffix)], "."):
+			return fmt.Sprintf(": the \"*\" of %s stands for exactly one DNS label, and %q has more", p, o[len(prefix):len(o)-len(suffix)])
+		}
+	}
+	return ""
 }
 
 func orDefault(s, def string) string {

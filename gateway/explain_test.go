@@ -46,8 +46,13 @@ func TestExplain(t *testing.T) {
 		{
 			name: "origin not allowed", q: Query{Procedure: update, Origin: "https://a.b.example.dev", RequestHeaders: protocol},
 			reason: "origin not allowed", preflight: 403,
-			rule: []string{`origin "https://a.b.example.dev" matches none of the allowed origins [https://app.example.com, https://admin.example.com, https://*.example.dev, http://localhost:[5173,8080]]`},
+			rule: []string{`origin "https://a.b.example.dev" matches none of the allowed origins [https://app.example.com, https://admin.example.com, https://*.example.dev, http://localhost:[5173,8080]]`,
+				`the "*" of https://*.example.dev stands for exactly one DNS label, and "a.b" has more`},
 			from: []string{"https://app.example.com: origins, portico/profile/v1/profile.proto:21 (service option)", `https://*.example.dev: origin set "web", bound by PORTICO_ORIGINS_WEB`},
+		},
+		{
+			name: "apex of a wildcard", q: Query{Procedure: update, Origin: "https://example.dev", RequestHeaders: protocol},
+			reason: "origin not allowed", preflight: 403, rule: []string{"https://*.example.dev does not match its apex https://example.dev"},
 		},
 		{
 			name: "null origin", q: Query{Procedure: update, Origin: "null", RequestHeaders: protocol},
