@@ -22,11 +22,15 @@ run: ## Run the gateway with the reference service on an embedded store
 	$(GO) run ./cmd/portico
 
 .PHONY: test
-test: checkgenerate lint shorttest e2e ## Everything CI checks
+test: checkgenerate lint shorttest walkthrough e2e ## Everything CI checks
 
 .PHONY: shorttest
 shorttest: postgres ## Unit and integration tests, with the race detector
 	$(GO) test -race -cover -short ./...
+
+.PHONY: walkthrough
+walkthrough: ## Run README's "Add Portico CORS to your own service" in a temporary module: generate, build, serve, preflight (offline)
+	$(GO) test -count=1 -run '^TestReadmeOwnService$$' ./internal/walkthrough
 
 .PHONY: bench
 bench: ## Benchmarks of the CORS hot path

@@ -27,13 +27,14 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 )
 
-// servicesListed is what reflection lists: the reference service and the
-// two peers services themselves.
+// servicesListed is what reflection lists: the reference and status
+// services and the two peers services themselves.
 var servicesListed = []string{
 	"grpc.health.v1.Health",
 	"grpc.reflection.v1.ServerReflection",
 	"grpc.reflection.v1alpha.ServerReflection",
 	"portico.profile.v1.ProfileService",
+	"portico.status.v1.StatusService",
 }
 
 // TestGRPCurl lists, describes and calls the server with grpcurl over h2c,

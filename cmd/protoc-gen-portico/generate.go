@@ -45,6 +45,7 @@ func generate(gen *protogen.Plugin) error {
 			continue
 		}
 		emit(gen, file, services)
+		errs = append(errs, emitManifest(gen, file, services))
 	}
 	return errors.Join(errs...)
 }

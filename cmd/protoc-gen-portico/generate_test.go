@@ -41,8 +41,9 @@ func widgetRequest(tb testing.TB) *pluginpb.CodeGeneratorRequest {
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	resp := runPlugin(t, widgetRequest(t))
-	if n := len(resp.GetFile()); n != 1 {
-		t.Errorf("generated %d files, want 1", n)
+	// The Go file and its manifest (manifest_test.go).
+	if n := len(resp.GetFile()); n != 2 {
+		t.Errorf("generated %d files, want 2", n)
 	}
 	got := generatedFile(t, resp, widgetOutput)
 	if *update {

@@ -3,7 +3,9 @@
 // and method, compiles them with [policy.Compile], and writes a Go package
 // (named after the file's Go package plus "portico", as protoc-gen-connect-go
 // appends "connect") that holds one [policy.Service] table per service, ready
-// for gateway.New.
+// for gateway.New. Next to the Go file it writes the same policies as JSON,
+// <file>.portico.json (the manifest, see manifest.go), for clients and tests
+// that are not Go.
 //
 // An invalid policy fails generation with file:line:column and the reason.
 //

@@ -1,5 +1,6 @@
 // Package app assembles Portico's reference server: the profile store
-// (embedded SQLite, or PostgreSQL with [Config].DatabaseURL), the profile service behind its connect handler and interceptors, and
+// (embedded SQLite, or PostgreSQL with [Config].DatabaseURL), the profile service behind its connect handler and interceptors,
+// the status service (package status), and
 // the gateway that applies the CORS policies generated from the .proto
 // options. Next to it, outside every CORS policy (server-side callers only),
 // it mounts gRPC health (connectrpc.com/grpchealth) and server reflection v1
@@ -35,9 +36,12 @@ import (
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1portico"
 	"github.com/portico-dev/portico/gen/portico/session/v1/sessionv1connect"
 	"github.com/portico-dev/portico/gen/portico/session/v1/sessionv1portico"
+	"github.com/portico-dev/portico/gen/portico/status/v1/statusv1connect"
+	"github.com/portico-dev/portico/gen/portico/status/v1/statusv1portico"
 	"github.com/portico-dev/portico/internal/accesslog"
 	"github.com/portico-dev/portico/internal/corsconfig"
 	"github.com/portico-dev/portico/service"
+	"github.com/portico-dev/portico/status"
 	"github.com/portico-dev/portico/validation"
 )
 
@@ -118,10 +122,10 @@ type App struct {
 
 // healthServices are the names health checks answer SERVING for until the
 // drain: the server as a whole ("") and each mounted service.
-var healthServices = []string{"", profilev1connect.ProfileServiceName}
+var healthServices = []string{"", profilev1connect.ProfileServiceName, statusv1connect.StatusServiceName}
 
 // Services lists the compiled policies the reference server mounts.
-var Services = []*policy.Service{profilev1portico.ProfileServicePolicy, sessionv1portico.SessionServicePolicy}
+var Services = []*policy.Service{profilev1portico.ProfileServicePolicy, sessionv1portico.SessionServicePolicy, statusv1portico.StatusServicePolicy}
 
 // NewGateway builds the gateway of [Services] with the deployment's origin
 // set bindings and report-only overrides of cfg, and opts, with no handler
@@ -192,6 +196,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	csrfGuard := guard(gw.OriginAllowed, logger)
 	gw.Handle(csrfGuard.Wrap(profilev1connect.NewProfileServiceHandler(profile, profileOpts...)))
 	gw.Handle(csrfGuard.Wrap(sessionv1connect.NewSessionServiceHandler(id.sessions, profileOpts...)))
+	limits := status.Limits{MaxRequestBytes: int64(readMax), MaxTimeout: maxTimeout}
+	gw.Handle(csrfGuard.Wrap(statusv1connect.NewStatusServiceHandler(status.New(limits), profileOpts...)))
 
 	a := &App{gateway: gw, store: store, closer: closer, profile: profile, identity: id, health: grpchealth.NewStaticChecker(healthServices...)}
 	a.drained, a.stopStreams = context.WithCancel(context.Background())
@@ -199,6 +205,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// without CORS: browsers cannot call them.
 	reflector := grpcreflect.NewStaticReflector(
 		profilev1connect.ProfileServiceName,
+		statusv1connect.StatusServiceName,
 		grpchealth.HealthV1ServiceName,
 		grpcreflect.ReflectV1ServiceName,
 		grpcreflect.ReflectV1AlphaServiceName,

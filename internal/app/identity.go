@@ -17,6 +17,8 @@ import (
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1connect"
 	sessionv1 "github.com/portico-dev/portico/gen/portico/session/v1"
 	"github.com/portico-dev/portico/gen/portico/session/v1/sessionv1connect"
+	statusv1 "github.com/portico-dev/portico/gen/portico/status/v1"
+	"github.com/portico-dev/portico/gen/portico/status/v1/statusv1connect"
 	"github.com/portico-dev/portico/internal/corsconfig"
 	"github.com/portico-dev/portico/internal/securityheaders"
 	"github.com/portico-dev/portico/session"
@@ -111,6 +113,7 @@ func (c AuthConfig) oidc() auth.OIDCConfig {
 var anonymousProcedures = []string{
 	profilev1connect.ProfileServiceGetPublicProfileProcedure,
 	sessionv1connect.SessionServiceDeleteSessionProcedure,
+	statusv1connect.StatusServiceGetStatusProcedure,
 }
 
 // guardedServices are the services whose NO_SIDE_EFFECTS methods the
@@ -118,6 +121,7 @@ var anonymousProcedures = []string{
 var guardedServices = []protoreflect.ServiceDescriptor{
 	profilev1.File_portico_profile_v1_profile_proto.Services().ByName("ProfileService"),
 	sessionv1.File_portico_session_v1_session_proto.Services().ByName("SessionService"),
+	statusv1.File_portico_status_v1_status_proto.Services().ByName("StatusService"),
 }
 
 // identity is what authenticates callers: the token verifiers, the session
