@@ -245,7 +245,14 @@ func (g *Gateway) policyOf(path string) (*route, *service) {
 // before the handler runs, and returns the decision.
 func (g *Gateway) actual(h http.Header, r *http.Request, rt *route, origins []string, hasOrigin bool) reason {
 	if !hasOrigin {
-		rt.decorate(h, nil)
+		// A response to a request without Origin differs from the one an
+		// Origin would get, so a cache that stores it must key on Origin
+		// (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
+		// Only GET and HEAD responses are stored: Connect GET. A POST (every
+		// gRPC call, every Connect POST) gets no CORS header at all.
+		if rt.callable && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			addVary(h, valueVaryOrigin)
+		}
 		g.count(rt.counts, kindNone, notCORS, false)
 		return notCORS
 	}

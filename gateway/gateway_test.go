@@ -214,16 +214,28 @@ func TestGateway(t *testing.T) {
 			wantLog:    "more than one Origin header",
 		},
 		{
-			name:       "no Origin on credentialed procedure: only Vary",
+			name:       "no Origin, POST (a gRPC call): no CORS header at all",
 			req:        actual(http.MethodPost, update, "Content-Type", "application/grpc"),
+			wantStatus: 200,
+			wantHeader: http.Header{"X-Inner": {"1"}},
+		},
+		{
+			name:       "no Origin, Connect GET of a credentialed procedure: only Vary, for caches",
+			req:        actual(http.MethodGet, getProfile),
 			wantStatus: 200,
 			wantHeader: http.Header{"Vary": {"Origin"}, "X-Inner": {"1"}},
 		},
 		{
-			name:       "no Origin on public procedure: only Vary, since an Origin would get *",
-			req:        actual(http.MethodPost, publicRead),
+			name:       "no Origin, Connect GET of a public procedure: only Vary, since an Origin would get *",
+			req:        actual(http.MethodGet, publicRead),
 			wantStatus: 200,
 			wantHeader: http.Header{"Vary": {"Origin"}, "X-Inner": {"1"}},
+		},
+		{
+			name:       "no Origin, POST to a public procedure: nothing",
+			req:        actual(http.MethodPost, publicRead),
+			wantStatus: 200,
+			wantHeader: http.Header{"X-Inner": {"1"}},
 		},
 		{
 			name:       "public actual request: star, no credentials",
@@ -316,7 +328,7 @@ func TestGatewayKeepsHandlerVary(t *testing.T) {
 		w.Header().Add("Vary", "Accept-Encoding")
 	}))
 	for range 2 { // the second request proves the shared value was not modified
-		req := httptest.NewRequest(http.MethodPost, update, nil)
+		req := httptest.NewRequest(http.MethodGet, getProfile, nil)
 		rec := httptest.NewRecorder()
 		g.ServeHTTP(rec, req)
 		if got := rec.Header()["Vary"]; !slices.Equal(got, []string{"Origin", "Accept-Encoding"}) {

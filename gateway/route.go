@@ -165,16 +165,15 @@ func splitList(v string) []string {
 	return parts
 }
 
-// decorate adds the CORS headers of an actual (non-preflight) request, before
-// the handler runs, so that every response carries them: errors included.
-// It reports whether the origin was refused.
+// decorate adds the CORS headers of an actual (non-preflight) request with an
+// Origin header, before the handler runs, so that every response carries
+// them: errors included. It reports whether the origin was refused.
 func (rt *route) decorate(h http.Header, origins []string) (refused bool) {
 	if !rt.callable {
 		return false
 	}
-	// Every response of a browser-callable procedure depends on Origin, even
-	// a public one, which answers "*" only when Origin is present, so caches
-	// must key on it (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
+	// Every response to an Origin depends on it, even a public one's, which
+	// answers "*" only when Origin is present, so caches must key on it.
 	addVary(h, valueVaryOrigin)
 	if len(origins) == 0 {
 		return false
