@@ -292,12 +292,17 @@ func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, o
 		w.WriteHeader(http.StatusNotFound)
 		return unknownProcedure, ""
 	}
-	h[headerVary] = valueVaryPreflight
 	why, detail := rt.checkPreflight(origins, methods, r.Header)
 	switch {
 	case why == allowed:
+		// OPTIONS responses are never cached (RFC 9110, section 9.3.7), but
+		// a Vary says what the answer depends on, for proxies that
+		// mishandle that, and as the case study's exchange has it. A refusal
+		// carries nothing.
+		h[headerVary] = valueVaryPreflight
 		rt.writePreflight(h, origins, r.Header)
 	case rt.reportOnly && reportable(why, methods):
+		h[headerVary] = valueVaryPreflight
 		rt.writeReportOnlyPreflight(h, origins, methods[0], r.Header)
 		g.refused(r.Context(), "cors: would refuse preflight (report-only)", rt.policy.Procedure, origins, why, detail)
 		g.count(rt.counts, kindPreflight, why, true)

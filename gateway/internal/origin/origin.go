@@ -230,13 +230,21 @@ func isLabel(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if !labelByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// labelByte marks the bytes of a DNS label: one table lookup per byte of a
+// wildcard match, instead of four range tests.
+var labelByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+	}
+	return t
+}()
 
 // sharedApexes are hosting platforms' apex domains whose customers' public
 // suffix sits one level below: the Public Suffix List names "a.run.app", not
