@@ -14,58 +14,58 @@ import (
 // A Query is a browser call for [Gateway.Explain] to simulate.
 type Query struct {
 	// Procedure is the path called, "/pkg.Service/Method".
-	Procedure string
+	Procedure string `json:"procedure"`
 	// Origin is the calling page's origin, "https://app.example.com".
-	Origin string
+	Origin string `json:"origin"`
 	// Method is the HTTP method: "POST" (the default) or, for Connect GET,
 	// "GET".
-	Method string
+	Method string `json:"method"`
 	// RequestHeaders are the names of the headers the page's request sets,
 	// which a browser lists in Access-Control-Request-Headers. CORS-safelisted
 	// names (Accept, Accept-Language, Content-Language) are left out, as
 	// browsers do.
-	RequestHeaders []string
+	RequestHeaders []string `json:"request_headers"`
 	// Credentials reports a request with credentials (fetch's credentials:
 	// "include"): cookies, or HTTP authentication.
-	Credentials bool
+	Credentials bool `json:"credentials"`
 }
 
 // An Exchange is one request of a simulation and the gateway's answer.
 type Exchange struct {
-	Method string
-	Path   string
+	Method string `json:"method"`
+	Path   string `json:"path"`
 	// Header is the request's CORS-relevant header.
-	Header http.Header
+	Header http.Header `json:"header"`
 	// Status is the gateway's status for a preflight; 0 for an actual
 	// request, whose status is the handler's.
-	Status int
+	Status int `json:"status,omitempty"`
 	// ResponseHeader holds the headers the gateway wrote.
-	ResponseHeader http.Header
+	ResponseHeader http.Header `json:"response_header"`
 }
 
 // An Explanation is the outcome of a simulated browser call, decided by the
 // same code that serves requests.
 type Explanation struct {
 	// Allowed reports whether the browser lets the page read the response.
-	Allowed bool
+	Allowed bool `json:"allowed"`
 	// ReportOnly reports that the policy refuses the call but report-only
 	// mode answers as if it were allowed (Allowed is then true).
-	ReportOnly bool
+	ReportOnly bool `json:"report_only"`
 	// Reason is "allowed" or why the call fails, in the words of the
 	// gateway's log lines or, for a check only the browser makes, in the
 	// browser's terms.
-	Reason string
+	Reason string `json:"reason"`
 	// Rule states the part of the policy that decides, with the values
 	// involved.
-	Rule string
+	Rule string `json:"rule,omitempty"`
 	// From says where that rule is declared: .proto positions (service or
 	// method option), origin set bindings, report-only overrides.
-	From string
+	From string `json:"from,omitempty"`
 	// Preflight is the preflight exchange, nil if the browser sends none.
-	Preflight *Exchange
+	Preflight *Exchange `json:"preflight"`
 	// Actual is the actual request and the CORS headers the gateway adds to
 	// its response, nil if the preflight failed.
-	Actual *Exchange
+	Actual *Exchange `json:"actual"`
 }
 
 // safelistedNames are request headers that never need a preflight
@@ -119,7 +119,7 @@ func (g *Gateway) explain(q Query) Explanation {
 		why, detail := g.preflight(rec, req, rt, origins, req.Header[headerRequestMethod])
 		ex.Preflight = &Exchange{Method: http.MethodOptions, Path: q.Procedure, Header: req.Header, Status: rec.Code, ResponseHeader: rec.Header()}
 		if why != allowed {
-			ex.explainRefusal(rt, why, detail, q, method)
+			ex.explainRefusal(rt, why, detail, q, method, rec.Code == http.StatusNoContent)
 			if !ex.ReportOnly {
 				return ex
 			}
@@ -141,11 +141,18 @@ func (g *Gateway) explain(q Query) Explanation {
 	h := http.Header{}
 	ex.Actual = &Exchange{Method: method, Path: q.Procedure, Header: req.Header, ResponseHeader: h}
 	if rt == nil {
-		ex.explainRefusal(nil, unknownProcedure, "", q, method)
+		ex.explainRefusal(nil, unknownProcedure, "", q, method, false)
+		return ex
+	}
+	if simple && rt.callable && !containsFold(rt.policy.AllowMethods, method) {
+		// No preflight asks, but the handler will not serve the method:
+		// connect-go answers 405.
+		g.actual(h, req, rt, origins, true)
+		ex.explainRefusal(rt, methodNotAllowed, method, q, method, false)
 		return ex
 	}
 	if why := g.actual(h, req, rt, origins, true); why != allowed && ex.Reason == "" {
-		ex.explainRefusal(rt, why, "", q, method)
+		ex.explainRefusal(rt, why, "", q, method, h.Get(headerAllowOrigin) != "")
 		if !ex.ReportOnly {
 			return ex
 		}
@@ -212,9 +219,11 @@ func browserChecksResponse(h http.Header, q Query) (string, string) {
 
 // explainRefusal fills in the reason, rule and source of a refusal by the
 // gateway.
-func (ex *Explanation) explainRefusal(rt *route, why reason, detail string, q Query, method string) {
+// answeredAnyway reports that report-only mode answered the refusal as
+// allowed, as the gateway's response shows.
+func (ex *Explanation) explainRefusal(rt *route, why reason, detail string, q Query, method string, answeredAnyway bool) {
 	ex.Reason = why.String()
-	if rt != nil && rt.reportOnly && reportable(why, []string{method}) {
+	if answeredAnyway {
 		ex.Allowed, ex.ReportOnly = true, true
 		ex.Reason = "would refuse: " + ex.Reason
 	}

@@ -69,6 +69,10 @@ func TestExplain(t *testing.T) {
 			rule: []string{"method GET is not allowed: Access-Control-Allow-Methods is POST", "NO_SIDE_EFFECTS"}, from: []string{"portico/profile/v1/profile.proto:49 (method declaration)"},
 		},
 		{
+			name: "GET of a method served only with POST", q: Query{Procedure: update, Origin: appOrigin, Method: "GET", Credentials: true},
+			reason: "method not allowed", rule: []string{"method GET is not allowed"},
+		},
+		{
 			name: "Connect GET needs no preflight", q: Query{Procedure: getProfile, Origin: appOrigin, Method: "GET", Credentials: true},
 			allowed: true, reason: "allowed",
 		},

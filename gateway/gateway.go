@@ -259,7 +259,7 @@ func (g *Gateway) actual(h http.Header, r *http.Request, rt *route, origins []st
 	why := allowed
 	if rt.decorate(h, origins) {
 		why = originRefusal(origins)
-		if rt.reportOnly && why == originNotAllowed {
+		if rt.reportOnly && why == originNotAllowed && echoableOrigin(origins) {
 			rt.decorateReportOnly(h, origins)
 			g.refused(r.Context(), "cors: would refuse actual request (report-only)", rt.policy.Procedure, origins, why, "")
 			g.count(rt.counts, kindActual, why, true)
@@ -301,7 +301,7 @@ func (g *Gateway) preflight(w http.ResponseWriter, r *http.Request, rt *route, o
 		// carries nothing.
 		h[headerVary] = valueVaryPreflight
 		rt.writePreflight(h, origins, r.Header)
-	case rt.reportOnly && reportable(why, methods):
+	case rt.reportOnly && rt.reportable(origins, methods, r.Header):
 		h[headerVary] = valueVaryPreflight
 		rt.writeReportOnlyPreflight(h, origins, methods[0], r.Header)
 		g.refused(r.Context(), "cors: would refuse preflight (report-only)", rt.policy.Procedure, origins, why, detail)

@@ -28,13 +28,11 @@ type binding struct {
 // whose policy names that set. Origins follow the rules of the proto option
 // (exact origins or one-label wildcards, no public suffixes); source names
 // where they come from, such as the environment variable, and appears in
-// errors. [New] fails if no policy names the set or an origin is invalid.
-// Calling it with no origins is a no-op; calling it again adds more.
+// errors. [New] fails if no policy names the set or an origin is invalid,
+// even with no origins. Calling it again adds more.
 func WithOriginSet(set, source string, origins ...string) Option {
 	return optionFunc(func(c *config) {
-		if len(origins) > 0 {
-			c.bindings = append(c.bindings, binding{set: set, source: source, origins: origins})
-		}
+		c.bindings = append(c.bindings, binding{set: set, source: source, origins: origins})
 	})
 }
 

@@ -11,46 +11,49 @@ import (
 // it.
 type Procedure struct {
 	// Procedure is the path, "/pkg.Service/Method".
-	Procedure string
+	Procedure string `json:"procedure"`
 	// Source is where the method is declared, "file.proto:line".
-	Source string
+	Source string `json:"source"`
 	// BrowserCallable reports whether browsers may call it at all;
 	// NotCallableReason says why not.
-	BrowserCallable   bool
-	NotCallableReason string
+	BrowserCallable   bool   `json:"browser_callable"`
+	NotCallableReason string `json:"not_callable_reason,omitempty"`
 	// Public reports Access-Control-Allow-Origin: * for any origin.
-	Public bool
+	Public bool `json:"public"`
 	// AllowCredentials reports that the exact origin is echoed with
 	// Access-Control-Allow-Credentials: true.
-	AllowCredentials bool
+	AllowCredentials bool `json:"allow_credentials"`
 	// Origins lists the allowed origin patterns as written, with where each
 	// comes from.
-	Origins []AllowedOrigin
+	Origins []AllowedOrigin `json:"origins"`
 	// OriginSet names the procedure's origin set, if any.
-	OriginSet string
+	OriginSet string `json:"origin_set,omitempty"`
 	// The Access-Control-Allow-Methods, Allow-Headers, Expose-Headers and
 	// Max-Age values of its preflights and responses.
-	AllowMethods, AllowHeaders, ExposeHeaders, MaxAge string
+	AllowMethods  string `json:"allow_methods,omitempty"`
+	AllowHeaders  string `json:"allow_headers,omitempty"`
+	ExposeHeaders string `json:"expose_headers,omitempty"`
+	MaxAge        string `json:"max_age,omitempty"`
 	// AllowPrivateNetwork reports that Private Network Access preflights
 	// are approved.
-	AllowPrivateNetwork bool
+	AllowPrivateNetwork bool `json:"allow_private_network"`
 	// ReportOnly reports that refusals are logged, not enforced, and
 	// ReportOnlySource who decided it (an option or an override).
-	ReportOnly       bool
-	ReportOnlySource string
+	ReportOnly       bool   `json:"report_only"`
+	ReportOnlySource string `json:"report_only_source,omitempty"`
 }
 
 // An AllowedOrigin is one allowed origin pattern and where it comes from.
 type AllowedOrigin struct {
 	// Pattern is the pattern as written, "https://*.example.dev" or
 	// "http://localhost:[5173,8080]".
-	Pattern string
+	Pattern string `json:"pattern"`
 	// Set is the origin set whose binding added it, "" for the .proto's
 	// own origins.
-	Set string
+	Set string `json:"set,omitempty"`
 	// Source is the .proto position or the binding's source (environment
 	// variable or file line).
-	Source string
+	Source string `json:"source"`
 }
 
 // Procedures lists the effective policy of every procedure given to [New],

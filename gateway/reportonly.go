@@ -4,23 +4,72 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/portico-dev/portico/gateway/internal/headerlist"
+	"github.com/portico-dev/portico/gateway/internal/origin"
 )
 
-// reportable reports whether report-only mode may answer a refusal as
-// allowed. Only the policy's own choices qualify: which origins, methods,
-// headers and private network access it allows. Requests that no policy can
-// allow (no Origin, "null", several origins, several request methods, an
-// over-long header list, an unknown or non-browser-callable procedure) are
-// refused whatever the mode, and so is a requested method that is not a
-// token, which would not be echoed.
-func reportable(why reason, methods []string) bool {
-	switch why {
-	case originNotAllowed, headerNotAllowed, privateNetworkNotAllowed:
-		return true
-	case methodNotAllowed:
-		return len(methods) == 1 && isToken(methods[0])
+// reportable reports whether report-only mode may answer a refused
+// preflight as allowed. checkPreflight stops at the first failed check, so
+// every check runs again here: only the policy's own choices may be lifted
+// (which origins, methods, headers and private network access it allows),
+// and only for values that can be echoed safely. Requests that no policy
+// can allow (no Origin, "null", several origins, an Origin that is not a
+// serialized origin, several request methods or one that is not a token,
+// an over-long or malformed header list, an unknown or non-browser-callable
+// procedure) are refused whatever the mode. This is the refusal path: it
+// may allocate.
+func (rt *route) reportable(origins, methods []string, req http.Header) bool {
+	if !rt.callable || !echoableOrigin(origins) {
+		return false
 	}
-	return false
+	if len(methods) != 1 || !isToken(methods[0]) {
+		return false
+	}
+	if values, ok := req[headerRequestHeaders]; ok {
+		switch outcome, _ := rt.allowHeaders.Accepts(values); outcome {
+		case headerlist.TooLong, headerlist.TooManyEmpty:
+			return false
+		case headerlist.NotAllowed:
+			// Accepts stopped at the first name not allowed: the rest of
+			// the list has not been bounded yet.
+			if !echoableList(values) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// echoableOrigin reports whether origins is one serialized origin, as a
+// browser sends it, which report-only mode may echo although no pattern
+// allows it.
+func echoableOrigin(origins []string) bool {
+	if !wellFormed(origins) {
+		return false
+	}
+	p, err := origin.Parse(origins[0])
+	return err == nil && !p.IsWildcard()
+}
+
+// echoableList reports whether header list lines hold only token bytes,
+// commas and spaces, so that echoing them adds nothing but names.
+// It bounds them as [headerlist.Set.Accepts] does, too.
+func echoableList(values []string) bool {
+	empty := 0
+	for _, v := range values {
+		for item := range strings.SplitSeq(v, ",") {
+			if strings.Trim(item, " \t") == "" {
+				empty++
+			}
+		}
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; !(isTokenByte(c) || c == ',' || c == ' ' || c == '\t') {
+				return false
+			}
+		}
+	}
+	return empty <= headerlist.MaxEmpty
 }
 
 // maxEchoedMethod bounds the request method report-only mode echoes.
@@ -31,12 +80,15 @@ func isToken(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+		if !isTokenByte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func isTokenByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // decorateReportOnly grants an actual request that the policy refused by

@@ -94,7 +94,7 @@ func parseConfig(environ []string) (config, error) {
 			}
 		case key == "PORT" || key == "PORTICO_METRICS_PORT":
 			n, err := strconv.Atoi(value)
-			if err != nil || n < 0 || n > 65535 {
+			if err != nil || n < 0 || n > 65535 || strings.TrimLeft(value, "0123456789") != "" {
 				errs = append(errs, fmt.Errorf("%s=%q: not a port number (0 to 65535)", key, value))
 				continue
 			}
@@ -141,6 +141,9 @@ func parseConfig(environ []string) (config, error) {
 	}
 	if cfg.projectID == "" {
 		cfg.projectID = googleProject
+	}
+	if cfg.metricsPort != "" && cfg.metricsPort != "0" && cfg.metricsPort == cfg.port {
+		errs = append(errs, fmt.Errorf("PORTICO_METRICS_PORT=%s is PORT too: the metrics need a port of their own", cfg.metricsPort))
 	}
 	errs = append(errs, cfg.checkIdentity())
 	cors, err := loadCORS(environ, string(cfg.auth.ResolvedEnv()))

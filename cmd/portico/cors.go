@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -23,7 +24,8 @@ const configVar = "PORTICO_CONFIG"
 // loadCORS reads the CORS bindings of environment env: the environment's
 // section of the PORTICO_CONFIG file, if set, then the PORTICO_ORIGINS_<SET>
 // and PORTICO_CORS_REPORT_ONLY variables. Each error names its variable or
-// file line.
+// file line. The file's other environments are checked too, as the gateway
+// would check them, so that a broken prod section fails in staging first.
 func loadCORS(environ []string, env string) (corsconfig.Config, error) {
 	fromEnv, envErr := corsconfig.FromEnv(environ)
 	var fromFile corsconfig.Config
@@ -40,11 +42,27 @@ func readConfigFile(path, env string) (corsconfig.Config, error) {
 	if path == "" {
 		return corsconfig.Config{}, fmt.Errorf("%s is empty: unset it, or name a YAML file", configVar)
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return corsconfig.Config{}, fmt.Errorf("%s=%q: %w", configVar, path, err)
 	}
-	return corsconfig.ParseFile(path, data, env)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, corsconfig.MaxFileBytes+1))
+	if err != nil {
+		return corsconfig.Config{}, fmt.Errorf("%s=%q: %w", configVar, path, err)
+	}
+	file, err := corsconfig.ParseFile(path, data)
+	if err != nil {
+		return corsconfig.Config{}, err
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(file.Environments)) {
+		if name != env {
+			errs = append(errs, checkOriginSets(file.Environments[name]))
+		}
+	}
+	cfg, err := file.Environment(env)
+	return cfg, errors.Join(append(errs, err)...)
 }
 
 // lookup returns the value of key in environ, the last one if repeated, as
@@ -139,7 +157,8 @@ const corsUsage = `Usage:
       the effective CORS policy of every procedure in environment E
   portico cors explain --procedure /pkg.Service/Method --origin O [--method POST|GET]
                        [--request-headers a,b] [--credentials] [--env E] [--json]
-      simulate a browser's call: exit status 0 if it is allowed, 1 if not
+      simulate a browser's call: exit status 0 if it is allowed, 1 if not,
+      2 for a usage or configuration error
 
 Both read the server's configuration: PORTICO_ENV (or --env), PORTICO_CONFIG,
 PORTICO_ORIGINS_<SET> and PORTICO_CORS_REPORT_ONLY.
@@ -183,7 +202,7 @@ func corsList(args, environ []string, stdout, stderr io.Writer) int {
 	gw, envName, err := corsGateway(*env, environ)
 	if err != nil {
 		fmt.Fprintln(stderr, "portico cors list:", err)
-		return 1
+		return 2
 	}
 	procs := gw.Procedures()
 	if *asJSON {
@@ -269,8 +288,19 @@ func corsExplain(args, environ []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if !strings.HasPrefix(*procedure, "/") {
+	if !validProcedure(*procedure) {
 		fmt.Fprintf(stderr, "portico cors explain: --procedure %q: write it as the request path, /pkg.Service/Method\n", *procedure)
+		return 2
+	}
+	if strings.ContainsFunc(*origin, isControl) {
+		fmt.Fprintf(stderr, "portico cors explain: --origin %q: control characters cannot be in a header\n", *origin)
+		return 2
+	}
+	if *method == "" {
+		*method = "POST"
+	}
+	if !isToken(*method) {
+		fmt.Fprintf(stderr, "portico cors explain: --method %q: not an HTTP method\n", *method)
 		return 2
 	}
 	q := gateway.Query{Procedure: *procedure, Origin: *origin, Method: strings.ToUpper(*method), Credentials: *credentials}
@@ -280,6 +310,10 @@ func corsExplain(args, environ []string, stdout, stderr io.Writer) int {
 	case headersSet:
 		for h := range strings.SplitSeq(*headers, ",") {
 			if h = strings.TrimSpace(h); h != "" {
+				if !isToken(h) {
+					fmt.Fprintf(stderr, "portico cors explain: --request-headers: %q is not a header name\n", h)
+					return 2
+				}
 				q.RequestHeaders = append(q.RequestHeaders, h)
 			}
 		}
@@ -289,7 +323,7 @@ func corsExplain(args, environ []string, stdout, stderr io.Writer) int {
 	gw, envName, err := corsGateway(*env, environ)
 	if err != nil {
 		fmt.Fprintln(stderr, "portico cors explain:", err)
-		return 1
+		return 2
 	}
 	ex := gw.Explain(q)
 	if *asJSON {
@@ -350,4 +384,34 @@ func printHeader(w io.Writer, prefix string, h map[string][]string) {
 			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
 		}
 	}
+}
+
+// validProcedure reports whether p looks like a procedure path,
+// "/pkg.Service/Method": no query, space or escape.
+func validProcedure(p string) bool {
+	if len(p) < 3 || p[0] != '/' || strings.Count(p, "/") != 2 {
+		return false
+	}
+	for i := 1; i < len(p); i++ {
+		if c := p[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// isToken reports whether s is an HTTP token (RFC 9110, section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -255,6 +255,20 @@ func TestCORSConfigErrors(t *testing.T) {
 		{name: "empty config variable", env: []string{"PORTICO_CONFIG="}, want: []string{"PORTICO_CONFIG is empty"}},
 		{name: "invalid environment name", env: []string{"PORTICO_ENV=Prod"}, want: []string{`PORTICO_ENV="Prod"`, "want an environment name"}},
 		{name: "metrics port", env: []string{"PORTICO_METRICS_PORT=x"}, want: []string{`PORTICO_METRICS_PORT="x"`}},
+		{name: "signed metrics port", env: []string{"PORTICO_METRICS_PORT=+9090"}, want: []string{`PORTICO_METRICS_PORT="+9090"`}},
+		{name: "metrics on the serving port", env: []string{"PORT=18181", "PORTICO_METRICS_PORT=18181"}, want: []string{"PORTICO_METRICS_PORT=18181 is PORT too"}},
+		{name: "empty binding of an unknown set", env: []string{"PORTICO_ORIGINS_TYPO="}, want: []string{"PORTICO_ORIGINS_TYPO", `"typo"`, "no policy names"}},
+		{name: "wildcard over user content", env: []string{"PORTICO_ORIGINS_WEB=https://*.googleusercontent.com"}, want: []string{"PORTICO_ORIGINS_WEB", "public suffix"}},
+		{
+			name: "a broken environment that is not deployed",
+			env:  []string{"PORTICO_ENV=dev", file("environments:\n  dev: {}\n  prod:\n    origin_sets:\n      web: [https://*.com]\n    report_only:\n      portico.nope.v1.Nothing: true\n")},
+			want: []string{"$F:5:13", "public suffix", "$F:7:7", `"portico.nope.v1.Nothing" names no service`},
+		},
+		{
+			name: "two YAML documents",
+			env:  []string{"PORTICO_ENV=dev", file("environments:\n  dev: {}\n---\nenvironments:\n  dev:\n    origin_sets:\n      web: [https://*.com]\n")},
+			want: []string{"$F:3: a second YAML document"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -377,7 +391,18 @@ func TestCORSCommands(t *testing.T) {
 			}
 		})
 	}
-	for _, args := range [][]string{{"cors"}, {"cors", "nope"}, {"cors", "explain", "--origin", appOrigin}, {"cors", "explain", "--procedure", "pkg.S/M", "--origin", appOrigin}, {"cors", "list", "extra"}} {
+	for _, args := range [][]string{
+		{"cors"}, {"cors", "nope"}, {"cors", "explain", "--origin", appOrigin},
+		{"cors", "explain", "--procedure", "pkg.S/M", "--origin", appOrigin},
+		{"cors", "explain", "--procedure", "/a b", "--origin", appOrigin},
+		{"cors", "explain", "--procedure", "/a%zz/M", "--origin", appOrigin},
+		{"cors", "explain", "--procedure", procGetProfile + "?x=1", "--origin", appOrigin},
+		{"cors", "explain", "--procedure", procGetProfile, "--origin", "https://a\nb"},
+		{"cors", "explain", "--procedure", procGetProfile, "--origin", appOrigin, "--method", "<bad>"},
+		{"cors", "explain", "--procedure", procGetProfile, "--origin", appOrigin, "--request-headers", "x\ny"},
+		{"cors", "explain", "--env", "Prod", "--procedure", procGetProfile, "--origin", appOrigin},
+		{"cors", "list", "extra"},
+	} {
 		if _, _, code := runBinary(t, env, args...); code != 2 {
 			t.Errorf("portico %q: exit %d, want 2", args, code)
 		}

@@ -63,7 +63,7 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 
 	ln, err := net.Listen("tcp", ":"+cfg.port)
 	if err != nil {
-		return err
+		return fmt.Errorf("PORT=%s: %w", cfg.port, err)
 	}
 	srv := newServer(a.Handler(), cfg, logger)
 	// Shutdown stops accepting first, then runs Drain: health answers

@@ -19,7 +19,6 @@ package corsconfig
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/policy"
@@ -133,6 +132,7 @@ func splitOutsideBrackets(s string) []string {
 // parseReportOnlyVar reads target[=true|false],... .
 func parseReportOnlyVar(value string) ([]ReportOnly, error) {
 	var out []ReportOnly
+	seen := map[string]bool{}
 	for item := range strings.SplitSeq(value, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -141,14 +141,21 @@ func parseReportOnlyVar(value string) ([]ReportOnly, error) {
 		target, flag, hasFlag := strings.Cut(item, "=")
 		on := true
 		if hasFlag {
-			var err error
-			if on, err = strconv.ParseBool(flag); err != nil {
+			switch flag {
+			case "true":
+			case "false":
+				on = false
+			default:
 				return nil, fmt.Errorf("%s: %q: want target, target=true or target=false", ReportOnlyVar, item)
 			}
 		}
 		if err := checkTarget(target); err != nil {
 			return nil, fmt.Errorf("%s: %w", ReportOnlyVar, err)
 		}
+		if seen[target] {
+			return nil, fmt.Errorf("%s: %q given twice", ReportOnlyVar, target)
+		}
+		seen[target] = true
 		out = append(out, ReportOnly{Target: target, On: on, Source: ReportOnlyVar})
 	}
 	return out, nil

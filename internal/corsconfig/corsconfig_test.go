@@ -53,7 +53,11 @@ environments:
       portico.profile.v1.ProfileService: true
   prod:
 `)
-	cfg, err := ParseFile("portico.yaml", data, "staging")
+	f, err := ParseFile("portico.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := f.Environment("staging")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +71,7 @@ environments:
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("ParseFile =\n%+v\nwant\n%+v", cfg, want)
 	}
-	if cfg, err := ParseFile("portico.yaml", data, "prod"); err != nil || len(cfg.OriginSets)+len(cfg.ReportOnly) != 0 {
+	if cfg, err := f.Environment("prod"); err != nil || len(cfg.OriginSets)+len(cfg.ReportOnly) != 0 {
 		t.Errorf("empty prod section = %+v, %v", cfg, err)
 	}
 	for body, why := range map[string]string{
@@ -77,14 +81,23 @@ environments:
 		"environments:\n  Dev: {}\n":         `portico.yaml:2:3: invalid environment name "Dev"`,
 		"environments:\n  staging: {}\n":     `no environment "prod" (the file has: staging)`,
 		"environments:\n  prod:\n    x: 1\n": `portico.yaml:3:5: unknown key "x"`,
-		"environments:\n  prod:\n    origin_sets:\n      Web: []\n":   `portico.yaml:4:7: invalid origin set name "Web"`,
-		"environments:\n  prod:\n    origin_sets:\n      web: [1]\n":  `portico.yaml:4:13: origin_sets.web: want an origin string`,
-		"environments:\n  prod:\n    report_only:\n      a.B: 1\n":    `portico.yaml:4:12: report_only["a.B"]: want true or false`,
-		"environments:\n  prod:\n    report_only:\n      a b: true\n": `portico.yaml:4:7: report-only target "a b"`,
-		"environments:\n  prod: {}\n  prod: {}\n":                     `portico.yaml:3:3: environments: key "prod" given twice`,
-		"environments:\n  prod: [\n":                                  "yaml:",
+		"environments:\n  prod:\n    origin_sets:\n      Web: []\n":                                 `portico.yaml:4:7: invalid origin set name "Web"`,
+		"environments:\n  prod:\n    origin_sets:\n      web: [1]\n":                                `portico.yaml:4:13: origin_sets.web: want an origin string`,
+		"environments:\n  prod:\n    report_only:\n      a.B: 1\n":                                  `portico.yaml:4:12: report_only["a.B"]: want true or false`,
+		"environments:\n  prod:\n    report_only:\n      a b: true\n":                               `portico.yaml:4:7: report-only target "a b"`,
+		"environments:\n  prod: {}\n  prod: {}\n":                                                   `portico.yaml:3:3: environments: key "prod" given twice`,
+		"environments:\n  prod: [\n":                                                                "portico.yaml:2: did not find expected node content",
+		"environments:\n\tprod: {}\n":                                                               "(YAML cannot indent with tabs)",
+		"environments:\n  prod: {}\n---\nenvironments: {}\n":                                        "portico.yaml:3: a second YAML document",
+		"x: &a {}\nenvironments:\n  prod: *a\n":                                                     "portico.yaml:3:9: aliases (*a) are not supported",
+		"environments:\n  prod:\n    origin_sets:\n      web: [&o \"https://a.example.com\", *o]\n": "aliases (*o)",
+		strings.Repeat("#", MaxFileBytes+1):                                                         "more than the 1048576",
 	} {
-		if _, err := ParseFile("portico.yaml", []byte(body), "prod"); err == nil || !strings.Contains(err.Error(), why) {
+		f, err := ParseFile("portico.yaml", []byte(body))
+		if err == nil {
+			_, err = f.Environment("prod")
+		}
+		if err == nil || !strings.Contains(err.Error(), why) {
 			t.Errorf("ParseFile(%q) = %v, want an error containing %q", body, err, why)
 		}
 	}

@@ -246,11 +246,54 @@ var labelByte = func() (t [256]bool) {
 	return t
 }()
 
-// sharedApexes are hosting platforms' apex domains whose customers' public
-// suffix sits one level below: the Public Suffix List names "a.run.app", not
-// "run.app", yet "*.run.app" is as wide a net as "*.a.run.app".
+// sharedApexes are domains under which anyone can get a host name, but
+// which the Public Suffix List does not name, or names only one level
+// below: the list has "a.run.app", not "run.app", yet "*.run.app" is as wide
+// a net as "*.a.run.app". A wildcard over one of them would admit pages
+// anyone can publish: Cloud Run services, Google-hosted user content and
+// buckets, cloud IDEs' port forwarding, tunnels and sandboxes.
 var sharedApexes = map[string]bool{
-	"run.app": true,
+	"run.app":                true,
+	"googleusercontent.com":  true,
+	"storage.googleapis.com": true,
+	"cloudshell.dev":         true,
+	"github.dev":             true,
+	"app.github.dev":         true,
+	"gitpod.io":              true,
+	"codesandbox.io":         true,
+	"csb.app":                true,
+	"stackblitz.io":          true,
+	"webcontainer.io":        true,
+	"glitch.me":              true,
+	"surge.sh":               true,
+	"loca.lt":                true,
+	"serveo.net":             true,
+	"ngrok.io":               true,
+	"ngrok.app":              true,
+	"ngrok-free.app":         true,
+	"trycloudflare.com":      true,
+	"replit.dev":             true,
+	"repl.co":                true,
+	"cloudfunctions.net":     true,
+	"firebaseapp.com":        true,
+	"web.app":                true,
+	"appspot.com":            true,
+	"vercel.app":             true,
+	"netlify.app":            true,
+	"pages.dev":              true,
+	"workers.dev":            true,
+	"herokuapp.com":          true,
+	"azurewebsites.net":      true,
+	"cloudfront.net":         true,
+	"amplifyapp.com":         true,
+	"onrender.com":           true,
+	"fly.dev":                true,
+	"deno.dev":               true,
+	"github.io":              true,
+	"gitlab.io":              true,
+	"blogspot.com":           true,
+	"translate.goog":         true,
+	"cloud.goog":             true,
 }
 
 // isPublicSuffix reports whether host is a public suffix, ICANN or private

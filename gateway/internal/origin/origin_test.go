@@ -198,3 +198,19 @@ func TestParseList(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedApexWildcardsRefused(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		"https://*.googleusercontent.com", "https://*.storage.googleapis.com", "https://*.app.github.dev",
+		"https://*.cloudshell.dev", "https://*.gitpod.io", "https://*.ngrok-free.app", "https://*.trycloudflare.com",
+	} {
+		if _, err := Parse(raw); err == nil || !strings.Contains(err.Error(), "public suffix") {
+			t.Errorf("Parse(%q) = %v, want a public-suffix refusal", raw, err)
+		}
+	}
+	// One level below a shared apex is one customer's: allowed.
+	if _, err := Parse("https://*.my-project.web.app"); err != nil {
+		t.Errorf("Parse of a wildcard under one customer's host: %v", err)
+	}
+}
