@@ -22,7 +22,7 @@ run: ## Run the gateway with the reference service on an embedded store
 	$(GO) run ./cmd/portico
 
 .PHONY: test
-test: checkgenerate lint shorttest walkthrough e2e ## Everything CI checks
+test: checkgenerate lint shorttest walkthrough fuzz soak e2e ## Everything CI checks
 
 .PHONY: shorttest
 shorttest: postgres ## Unit and integration tests, with the race detector
@@ -31,6 +31,24 @@ shorttest: postgres ## Unit and integration tests, with the race detector
 .PHONY: walkthrough
 walkthrough: ## Run README's "Add Portico CORS to your own service" in a temporary module: generate, build, serve, preflight (offline)
 	$(GO) test -count=1 -run '^TestReadmeOwnService$$' ./internal/walkthrough
+
+# FUZZTIME is how long `make fuzz` runs each fuzz target; RELIABILITY.md
+# gives the longer local run.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./gateway/internal/origin:FuzzParse ./gateway/internal/origin:FuzzMatch \
+	./gateway/internal/headerlist:FuzzAccepts ./gateway:FuzzGateway
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for $(FUZZTIME); a failing input is written to the package's testdata/fuzz/
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*} name=$${target##*:}; \
+		echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+.PHONY: soak
+soak: postgres ## The soak and fault tests against the built binary on PostgreSQL (PORTICO_SOAK_DURATION, default 60s)
+	$(GO) test -count 1 -timeout 10m -run '^(TestSoak|TestFault)' -v ./cmd/portico | grep -Ev '^\s+\{"time"'
 
 .PHONY: bench
 bench: ## Benchmarks of the CORS hot path

@@ -214,6 +214,9 @@ func (s *PostgresStore) start(ctx context.Context, cfg *postgresConfig) error {
 	startCtx, cancel := context.WithTimeout(ctx, cfg.startTimeout)
 	defer cancel()
 	backoff := 50 * time.Millisecond
+	// lastErr is the error of the last attempt that the start timeout did
+	// not cut short.
+	var lastErr error
 	for attempt := 1; ; attempt++ {
 		err := s.pool.Ping(startCtx)
 		if err == nil {
@@ -224,12 +227,18 @@ func (s *PostgresStore) start(ctx context.Context, cfg *postgresConfig) error {
 			return nil
 		case ctx.Err() != nil:
 			return wrapCtx(ctx, err)
+		case startCtx.Err() != nil && lastErr != nil:
+			// This attempt's error is the timer's ("context deadline
+			// exceeded"): the earlier one says what is wrong.
+			return fmt.Errorf("gave up after %v (%d attempts, the last cut short by the start timeout): %w",
+				time.Since(began).Round(time.Millisecond), attempt, lastErr)
 		case startCtx.Err() != nil:
 			return fmt.Errorf("gave up after %v (%d attempts): %w",
 				time.Since(began).Round(time.Millisecond), attempt, err)
 		case !storeUnavailable(err):
 			return err
 		}
+		lastErr = err
 		cfg.logger.WarnContext(ctx, "postgres: database not reachable yet; retrying",
 			slog.String("database", s.target), slog.Int("attempt", attempt),
 			slog.Duration("retry_in", backoff), slog.Any("error", err))

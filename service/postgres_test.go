@@ -264,6 +264,41 @@ func TestOpenPostgresGivesUp(t *testing.T) {
 	}
 }
 
+// TestOpenPostgresGivesUpMidAttempt checks that when the start timeout cuts
+// an attempt short, the error still names what was wrong before, not only
+// the timer: the database refuses connections, then hangs (a frozen proxy),
+// so the last attempt ends with the start timeout.
+func TestOpenPostgresGivesUpMidAttempt(t *testing.T) {
+	t.Parallel()
+	cluster := pgtest.Shared(t)
+	proxy := pgtest.NewProxy(t, cluster.Addr())
+	proxy.Down()
+	databaseURL := proxy.URL(t, cluster.URL("postgres"))
+	opened := make(chan error, 1)
+	go func() {
+		_, err := OpenPostgres(t.Context(), databaseURL, WithStartTimeout(time.Second), WithPostgresLogger(quiet))
+		opened <- err
+	}()
+	// The first attempts are refused; from now on connections hang.
+	time.Sleep(200 * time.Millisecond)
+	proxy.Freeze()
+	proxy.Up(t)
+	var err error
+	select {
+	case err = <-opened:
+	case <-time.After(5 * time.Second):
+		t.Fatal("OpenPostgres() still waiting 5s after a 1s start timeout")
+	}
+	if err == nil {
+		t.Fatal("OpenPostgres() on a hung database succeeded")
+	}
+	for _, want := range []string{"gave up after", "cut short by the start timeout", "connection refused"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
 // TestOpenPostgresFailsFast checks that failures a retry cannot cure end
 // start-up at once, without the password in the error.
 func TestOpenPostgresFailsFast(t *testing.T) {

@@ -14,6 +14,7 @@ package origin
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -158,6 +159,9 @@ func splitHostPort(hostport string) (host, port string, err error) {
 		if rest[0] != ':' {
 			return "", "", errors.New("junk after IPv6 address")
 		}
+		if rest == ":" {
+			return "", "", errors.New("empty port")
+		}
 		return host, rest[1:], nil
 	}
 	host, port, _ = strings.Cut(hostport, ":")
@@ -173,6 +177,9 @@ func splitHostPort(hostport string) (host, port string, err error) {
 func checkPort(scheme, port string) error {
 	if port == "" {
 		return errors.New("empty port")
+	}
+	if strings.TrimLeft(port, "0123456789") != "" {
+		return fmt.Errorf("invalid port %q: digits only", port)
 	}
 	if port[0] == '0' {
 		return fmt.Errorf("port %q has a leading zero: browsers never send one", port)
@@ -200,6 +207,14 @@ func checkHost(host string) error {
 				}
 				return fmt.Errorf("invalid IPv6 address %q", host)
 			}
+		}
+		addr, err := netip.ParseAddr(host[1 : len(host)-1])
+		if err != nil || !addr.Is6() || addr.Is4In6() && strings.Contains(host, ".") {
+			return fmt.Errorf("invalid IPv6 address %q", host)
+		}
+		if addr.String() != host[1:len(host)-1] {
+			// Browsers serialize the shortest form: [::1], not [0:0:0:0:0:0:0:1].
+			return fmt.Errorf("IPv6 address %q is not in its shortest form: browsers send [%s]", host, addr.String())
 		}
 		return nil
 	}

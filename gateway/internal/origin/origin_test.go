@@ -188,7 +188,7 @@ func TestParseList(t *testing.T) {
 		"http://localhost:[5173, 8080]":                        "empty or padded",
 		"http://localhost:[5173,5173]":                         "listed twice",
 		"http://localhost:[80]":                                "default port",
-		"http://localhost:[0x50]":                              "port 0x50: port \"0x50\" has a leading zero",
+		"http://localhost:[0x50]":                              "port 0x50: invalid port \"0x50\": digits only",
 		"http://localhost:1:[2]":                               "more than one port",
 		"https://*.com:[8443]":                                 "public suffix",
 		"http://localhost:[" + strings.Repeat("1,", 32) + "2]": "at most 32",
