@@ -32,7 +32,6 @@ import (
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1connect"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -108,7 +107,7 @@ func newLoad(tb testing.TB, s *server, n int) *load {
 		s:        s,
 		h1:       &http.Client{Transport: h1, Timeout: callTimeout},
 		h2c:      &http.Client{Transport: h2, Timeout: callTimeout},
-		grpcConn: dialGRPCLoad(tb, s),
+		grpcConn: dialGRPC(tb, s),
 	}
 	l.grpcWeb = profilev1connect.NewProfileServiceClient(l.h1, s.base, connect.WithGRPCWeb())
 	l.watcher = profilev1connect.NewProfileServiceClient(l.h2c, s.base)
@@ -124,19 +123,6 @@ func newLoad(tb testing.TB, s *server, n int) *load {
 	return l
 }
 
-func dialGRPCLoad(tb testing.TB, s *server) *grpc.ClientConn {
-	tb.Helper()
-	conn, err := grpc.NewClient("passthrough:///"+strings.TrimPrefix(s.base, "http://"),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			return (&net.Dialer{Timeout: requestTimeout}).DialContext(ctx, "tcp", addr)
-		}))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = conn.Close() })
-	return conn
-}
 
 // closeIdle closes the clients' idle connections, so that the server's
 // goroutines can return to their idle number.

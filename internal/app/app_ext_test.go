@@ -75,20 +75,23 @@ func newServer(tb testing.TB, edit ...func(*app.Config)) *server {
 	return s
 }
 
+// clientProtocols are the ways a connect-go client can call the port:
+// Connect (POST and GET), gRPC-Web and gRPC.
+var clientProtocols = []struct {
+	name string
+	opts []connect.ClientOption
+}{
+	{"connect", nil},
+	{"connect-get", []connect.ClientOption{connect.WithHTTPGet()}},
+	{"grpc-web", []connect.ClientOption{connect.WithGRPCWeb()}},
+	{"grpc", []connect.ClientOption{connect.WithGRPC()}},
+}
+
 // TestProtocols runs one flow with each protocol the port serves: Connect,
 // gRPC-Web and gRPC.
 func TestProtocols(t *testing.T) {
 	t.Parallel()
-	protocols := []struct {
-		name string
-		opts []connect.ClientOption
-	}{
-		{"connect", nil},
-		{"connect-get", []connect.ClientOption{connect.WithHTTPGet()}},
-		{"grpc-web", []connect.ClientOption{connect.WithGRPCWeb()}},
-		{"grpc", []connect.ClientOption{connect.WithGRPC()}},
-	}
-	for _, p := range protocols {
+	for _, p := range clientProtocols {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
 			srv := newServer(t)

@@ -105,17 +105,8 @@ func TestStatusPreflights(t *testing.T) {
 // without credentials, GetSettings with a bearer token, and without one.
 func TestStatusService(t *testing.T) {
 	t.Parallel()
-	protocols := []struct {
-		name string
-		opts []connect.ClientOption
-	}{
-		{"connect", nil},
-		{"connect-get", []connect.ClientOption{connect.WithHTTPGet()}},
-		{"grpc-web", []connect.ClientOption{connect.WithGRPCWeb()}},
-		{"grpc", []connect.ClientOption{connect.WithGRPC()}},
-	}
 	srv := newServer(t, func(c *app.Config) { c.ReadMaxBytes = 1 << 20; c.MaxTimeout = 5 * time.Second })
-	for _, p := range protocols {
+	for _, p := range clientProtocols {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
 			client := statusv1connect.NewStatusServiceClient(srv.Client(), srv.URL, p.opts...)
