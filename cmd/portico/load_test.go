@@ -123,7 +123,6 @@ func newLoad(tb testing.TB, s *server, n int) *load {
 	return l
 }
 
-
 // closeIdle closes the clients' idle connections, so that the server's
 // goroutines can return to their idle number.
 func (l *load) closeIdle() {
