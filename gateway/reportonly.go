@@ -7,6 +7,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/internal/headerlist"
 	"github.com/portico-dev/portico/gateway/internal/origin"
+	"github.com/portico-dev/portico/gateway/policy"
 )
 
 // reportable reports whether report-only mode may answer a refused
@@ -52,19 +53,17 @@ func echoableOrigin(origins []string) bool {
 	return err == nil && !p.IsWildcard()
 }
 
-// echoableList reports whether header list lines hold only token bytes,
-// commas and spaces, so that echoing them adds nothing but names.
-// It bounds them as [headerlist.Set.Accepts] does, too.
+// echoableList reports whether header list lines hold only names (HTTP
+// tokens) between commas and spaces, so that echoing them adds nothing but
+// names. It bounds the empty items as [headerlist.Set.Accepts] does, too.
 func echoableList(values []string) bool {
 	empty := 0
 	for _, v := range values {
 		for item := range strings.SplitSeq(v, ",") {
-			if strings.Trim(item, " \t") == "" {
+			switch item = strings.Trim(item, " \t"); {
+			case item == "":
 				empty++
-			}
-		}
-		for i := 0; i < len(v); i++ {
-			if c := v[i]; !(isTokenByte(c) || c == ',' || c == ' ' || c == '\t') {
+			case !policy.IsToken(item):
 				return false
 			}
 		}
@@ -75,21 +74,7 @@ func echoableList(values []string) bool {
 // maxEchoedMethod bounds the request method report-only mode echoes.
 const maxEchoedMethod = 32
 
-func isToken(s string) bool {
-	if s == "" || len(s) > maxEchoedMethod {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenByte(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+func isToken(s string) bool { return len(s) <= maxEchoedMethod && policy.IsToken(s) }
 
 // decorateReportOnly grants an actual request that the policy refused by
 // origin, as if the origin were allowed: [route.decorate] has added Vary.

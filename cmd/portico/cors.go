@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/policy"
 	"github.com/portico-dev/portico/internal/app"
 	"github.com/portico-dev/portico/internal/corsconfig"
 )
@@ -299,7 +300,7 @@ func corsExplain(args, environ []string, stdout, stderr io.Writer) int {
 	if *method == "" {
 		*method = "POST"
 	}
-	if !isToken(*method) {
+	if !policy.IsToken(*method) {
 		fmt.Fprintf(stderr, "portico cors explain: --method %q: not an HTTP method\n", *method)
 		return 2
 	}
@@ -310,7 +311,7 @@ func corsExplain(args, environ []string, stdout, stderr io.Writer) int {
 	case headersSet:
 		for h := range strings.SplitSeq(*headers, ",") {
 			if h = strings.TrimSpace(h); h != "" {
-				if !isToken(h) {
+				if !policy.IsToken(h) {
 					fmt.Fprintf(stderr, "portico cors explain: --request-headers: %q is not a header name\n", h)
 					return 2
 				}
@@ -401,17 +402,3 @@ func validProcedure(p string) bool {
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
-
-// isToken reports whether s is an HTTP token (RFC 9110, section 5.6.2).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}

@@ -161,6 +161,20 @@ func checkFieldName(name string) error {
 	return nil
 }
 
+// IsToken reports whether s is an HTTP token (RFC 9110, section 5.6.2), as
+// header names and methods are.
+func IsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func isTokenChar(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
