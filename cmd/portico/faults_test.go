@@ -28,7 +28,6 @@ import (
 	"github.com/portico-dev/portico/gen/portico/profile/v1/profilev1connect"
 	"github.com/portico-dev/portico/internal/pgtest"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -335,13 +334,7 @@ func openWatches(t *testing.T, s *server, ct *connTracker, n int) int {
 			opened++
 		}
 	}
-	conn, err := grpc.NewClient("passthrough:///"+strings.TrimPrefix(s.base, "http://"),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) { return ct.dial(ctx, "tcp", addr) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := dialGRPCWith(t, s, ct.dial)
 	desc := &grpc.StreamDesc{StreamName: "WatchProfile", ServerStreams: true}
 	for i := range n {
 		auth := metadata.AppendToOutgoingContext(ctx, "authorization", s.bearer(t, fmt.Sprintf("watch-grpc-%d", i)))
@@ -373,13 +366,7 @@ func hangUpdates(t *testing.T, s *server, ct *connTracker, n int) []chan error {
 	h2p.SetUnencryptedHTTP2(true)
 	h1 := &http.Client{Transport: &http.Transport{Protocols: &h1p, DialContext: ct.dial}}
 	h2 := &http.Client{Transport: &http.Transport{Protocols: &h2p, DialContext: ct.dial}}
-	conn, err := grpc.NewClient("passthrough:///"+strings.TrimPrefix(s.base, "http://"),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) { return ct.dial(ctx, "tcp", addr) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := dialGRPCWith(t, s, ct.dial)
 	callers := []func(ctx context.Context, bearer string, req *profilev1.UpdateProfileRequest) error{
 		func(ctx context.Context, bearer string, msg *profilev1.UpdateProfileRequest) error {
 			req := connect.NewRequest(msg)

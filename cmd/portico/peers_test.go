@@ -199,11 +199,16 @@ func TestGRPCGo(t *testing.T) {
 // cleanup. The passthrough resolver hands the address to the dialer as is.
 func dialGRPC(tb testing.TB, s *server) *grpc.ClientConn {
 	tb.Helper()
+	return dialGRPCWith(tb, s, (&net.Dialer{Timeout: requestTimeout}).DialContext)
+}
+
+// dialGRPCWith is dialGRPC over the given dialer, such as one that tracks
+// the connections to cut them.
+func dialGRPCWith(tb testing.TB, s *server, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *grpc.ClientConn {
+	tb.Helper()
 	conn, err := grpc.NewClient("passthrough:///"+strings.TrimPrefix(s.base, "http://"),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			return (&net.Dialer{Timeout: requestTimeout}).DialContext(ctx, "tcp", addr)
-		}))
+		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) { return dial(ctx, "tcp", addr) }))
 	if err != nil {
 		tb.Fatal(err)
 	}
