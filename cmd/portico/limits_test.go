@@ -30,12 +30,14 @@ func TestReadHeaderTimeout(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
 	s := startServer(t, "PORTICO_READ_HEADER_TIMEOUT="+timeout.String())
+	// The server's clock starts when it accepts the connection, which can be
+	// before Dial returns: start ours before dialing.
+	start := time.Now()
 	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(s.base, "http://"), requestTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	start := time.Now()
 	if _, err := io.WriteString(conn, "POST "+procGetPublicProfile+" HTTP/1.1\r\nHost: portico\r\nContent-Type: appl"); err != nil {
 		t.Fatal(err)
 	}
