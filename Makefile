@@ -37,7 +37,8 @@ walkthrough: ## Run README's "Add Portico CORS to your own service" in a tempora
 # fail a target that found nothing (go.dev/issue/75804, fixed in Go 1.27).
 # FUZZTIME=3m runs each for that long instead (RELIABILITY.md's longer run).
 FUZZ_TARGETS := ./gateway/internal/origin:FuzzParse:200000x ./gateway/internal/origin:FuzzMatch:250000x \
-	./gateway/internal/headerlist:FuzzAccepts:100000x ./gateway:FuzzGateway:60000x
+	./gateway/internal/headerlist:FuzzAccepts:100000x ./gateway/internal/pathindex:FuzzGet:20000x \
+	./gateway:FuzzGateway:60000x
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for a fixed count of inputs (or FUZZTIME); a failing input is written to the package's testdata/fuzz/

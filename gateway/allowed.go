@@ -1,7 +1,5 @@
 package gateway
 
-import "strings"
-
 // OriginAllowed reports whether the CORS policy of procedure
 // ("/pkg.Service/Method") grants origins, the values of a request's Origin
 // header, access to its responses, exactly as the gateway decides on an
@@ -18,19 +16,8 @@ import "strings"
 // matching as CORS itself. It does not allocate, and is safe for concurrent
 // use once the Gateway is built.
 func (g *Gateway) OriginAllowed(procedure string, origins []string) bool {
-	rt, ok := g.procedures[procedure]
-	if !ok {
-		i := strings.LastIndexByte(procedure, '/')
-		if i <= 0 {
-			return false
-		}
-		svc, ok := g.services[procedure[:i+1]]
-		if !ok || svc.fallback == nil {
-			return false
-		}
-		rt = svc.fallback
-	}
-	if !rt.callable {
+	rt, _ := g.policyOf(procedure)
+	if rt == nil || !rt.callable {
 		return false
 	}
 	if rt.public {

@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/internal/origin"
+	"github.com/portico-dev/portico/gateway/internal/pathindex"
 	"github.com/portico-dev/portico/gateway/policy"
 	"github.com/portico-dev/portico/internal/logsafe"
 )
@@ -42,7 +43,11 @@ type Gateway struct {
 	observer   Observer
 	procedures map[string]*route   // "/pkg.Svc/Method"
 	services   map[string]*service // "/pkg.Svc/"
-	other      *http.ServeMux      // handlers mounted elsewhere
+	// procedureIndex and serviceIndex hold the same entries for the hot
+	// path, rebuilt whenever the maps change (only in New and Handle).
+	procedureIndex *pathindex.Index[*route]
+	serviceIndex   *pathindex.Index[*service]
+	other          *http.ServeMux // handlers mounted elsewhere
 	// unrouted counts preflights to paths under no service with a policy;
 	// nil unless counting.
 	unrouted *counters
@@ -109,6 +114,8 @@ func New(services []*policy.Service, opts ...Option) (*Gateway, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	g.procedureIndex = pathindex.New(g.procedures)
+	g.serviceIndex = pathindex.New(g.services)
 	if cfg.counting {
 		g.unrouted = new(counters)
 		for _, rt := range g.allRoutes() {
@@ -170,6 +177,7 @@ func (g *Gateway) Handle(pattern string, handler http.Handler) {
 		if !ok {
 			svc = &service{name: strings.Trim(pattern, "/")}
 			g.services[pattern] = svc
+			g.serviceIndex = pathindex.New(g.services)
 		}
 		if svc.handler != nil {
 			panic("gateway: " + pattern + " mounted twice")
@@ -227,14 +235,14 @@ func (g *Gateway) lookup(path string) (*route, *service) {
 // policyOf finds the route of a path whether or not its service is mounted
 // yet: the procedure's, else its service's fallback.
 func (g *Gateway) policyOf(path string) (*route, *service) {
-	if rt, ok := g.procedures[path]; ok {
+	if rt, ok := g.procedureIndex.Get(path); ok {
 		return rt, rt.service
 	}
 	i := strings.LastIndexByte(path, '/')
 	if i <= 0 {
 		return nil, nil
 	}
-	svc, ok := g.services[path[:i+1]]
+	svc, ok := g.serviceIndex.Get(path[:i+1])
 	if !ok {
 		return nil, nil
 	}

@@ -291,10 +291,15 @@ func originRefusal(origins []string) reason {
 	return originNotAllowed
 }
 
+// addVary adds v to the response's Vary header. The gateway runs before the
+// handler, so the header map is usually still empty: len is free, a lookup
+// is not.
 func addVary(h http.Header, v []string) {
-	if old := h[headerVary]; len(old) > 0 {
-		h[headerVary] = append(old, v...)
-		return
+	if len(h) > 0 {
+		if old := h[headerVary]; len(old) > 0 {
+			h[headerVary] = append(old, v...)
+			return
+		}
 	}
 	h[headerVary] = v
 }

@@ -77,7 +77,7 @@ func BenchmarkFloor(b *testing.B) {
 				if want == 0 {
 					want = http.StatusOK
 				}
-				w := &responseWriter{header: make(http.Header, 16)}
+				w := &responseWriter{header: make(http.Header)}
 				// One request, its body rewound each time: the connect
 				// handler reads it to the end.
 				r := c.req.httptest()
@@ -135,8 +135,8 @@ func newRSCors(inner http.Handler) http.Handler {
 	}).Handler(inner)
 }
 
-// responseWriter keeps headers in a reused map and discards the body, as
-// gateway/bench_test.go's discardWriter does.
+// responseWriter keeps headers in a reused map, started as net/http starts
+// one, and discards the body, as gateway/bench_test.go's discardWriter does.
 type responseWriter struct {
 	header http.Header
 	code   int
