@@ -59,7 +59,7 @@ func TestOriginAllowed(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("OriginAllowed(%q, %q) = %v; want %v", tc.procedure, tc.origins, got, tc.want)
 			}
-			if rt, _ := g.lookup(tc.procedure); rt != nil {
+			if rt, _ := g.policyOf(tc.procedure); rt != nil {
 				h := make(http.Header)
 				granted := !rt.decorate(h, tc.origins) && h[headerAllowOrigin] != nil
 				if granted != got {

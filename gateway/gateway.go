@@ -203,7 +203,12 @@ func isServicePath(pattern string) bool {
 
 // ServeHTTP implements [http.Handler].
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt, svc := g.lookup(r.URL.Path)
+	// The route is nil for services mounted without a policy; both are nil
+	// for paths outside every mounted service.
+	rt, svc := g.policyOf(r.URL.Path)
+	if svc != nil && svc.handler == nil {
+		rt, svc = nil, nil
+	}
 	origins, hasOrigin := r.Header[headerOrigin]
 	if hasOrigin && r.Method == http.MethodOptions {
 		if methods, ok := r.Header[headerRequestMethod]; ok {
@@ -221,23 +226,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	svc.handler.ServeHTTP(w, r)
 }
 
-// lookup finds the route and service of a request path. The route is nil for
-// services mounted without a policy; both are nil for paths outside every
-// mounted service.
-func (g *Gateway) lookup(path string) (*route, *service) {
-	rt, svc := g.policyOf(path)
-	if svc == nil || svc.handler == nil {
-		return nil, nil
-	}
-	return rt, svc
-}
-
 // policyOf finds the route of a path whether or not its service is mounted
 // yet: the procedure's, else its service's fallback.
 func (g *Gateway) policyOf(path string) (*route, *service) {
 	if rt, ok := g.procedureIndex.Get(path); ok {
 		return rt, rt.service
 	}
+	return g.fallbackOf(path)
+}
+
+// fallbackOf finds the service of a path that names no known procedure, and
+// its fallback route. Kept out of policyOf so that the common case inlines.
+func (g *Gateway) fallbackOf(path string) (*route, *service) {
 	i := strings.LastIndexByte(path, '/')
 	if i <= 0 {
 		return nil, nil
