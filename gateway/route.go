@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/internal/headerlist"
+	"github.com/portico-dev/portico/gateway/internal/memo"
 	"github.com/portico-dev/portico/gateway/internal/origin"
 	"github.com/portico-dev/portico/gateway/policy"
 )
@@ -59,7 +60,7 @@ type route struct {
 	allowHeaders headerlist.Set
 	// acceptedLists remembers the Access-Control-Request-Headers lines
 	// browsers send again and again.
-	acceptedLists headerlist.Memo
+	acceptedLists memo.Memo
 	// reportOnly answers the refusals that [reportable] allows as if they
 	// were allowed; reportOnlySource says who decided the mode.
 	reportOnly       bool

@@ -1,4 +1,4 @@
-package headerlist
+package memo
 
 import (
 	"fmt"
@@ -18,15 +18,15 @@ func TestMemo(t *testing.T) {
 	if !m.Contains("authorization,content-type") || m.Contains("authorization") {
 		t.Fatal("Contains is wrong")
 	}
-	m.Add(strings.Repeat("a", MemoMaxBytes+1))
-	if m.Contains(strings.Repeat("a", MemoMaxBytes+1)) {
-		t.Error("a list over MemoMaxBytes was remembered")
+	m.Add(strings.Repeat("a", MaxBytes+1))
+	if m.Contains(strings.Repeat("a", MaxBytes+1)) {
+		t.Error("a list over MaxBytes was remembered")
 	}
-	for i := range 2 * MemoSize {
+	for i := range 2 * Size {
 		m.Add(fmt.Sprint("x-", i))
 	}
-	if n := len(*m.lists.Load()); n != MemoSize {
-		t.Errorf("memo holds %d lists, want %d", n, MemoSize)
+	if n := len(*m.values.Load()); n != Size {
+		t.Errorf("memo holds %d lists, want %d", n, Size)
 	}
 	if !m.Contains("authorization,content-type") {
 		t.Error("the first list was forgotten")
@@ -47,8 +47,8 @@ func TestMemoConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(*m.lists.Load()); n != MemoSize {
-		t.Errorf("memo holds %d lists, want %d", n, MemoSize)
+	if n := len(*m.values.Load()); n != Size {
+		t.Errorf("memo holds %d lists, want %d", n, Size)
 	}
 }
 
