@@ -62,9 +62,11 @@ func New[V any](entries map[string]V) *Index[V] {
 	}
 	size := 1 << bits.Len(uint(4*len(keys)-1)) // at most a quarter full
 	best, bestA, bestB := maxRun+1, 0, 0
+	used := make([]bool, size)
 	for i, a := range offsets {
 		for _, b := range offsets[i+1:] {
-			if run := longestRun(keys, size, a, b, best-1); run < best {
+			clear(used)
+			if run := longestRun(used, keys, a, b, best-1); run < best {
 				best, bestA, bestB = run, a, b
 			}
 		}
@@ -88,13 +90,13 @@ func New[V any](entries map[string]V) *Index[V] {
 	return x
 }
 
-// longestRun places keys in a table of size slots, hashing with the words at
-// a and b, and returns the longest run of occupied slots plus one: the most
-// probes a lookup can take. It gives up, returning limit+1, as soon as one
-// key probes more than limit slots, so that a hash that piles keys together
-// costs no more to try than a good one.
-func longestRun(keys []string, size, a, b, limit int) int {
-	used := make([]bool, size)
+// longestRun places keys in used, an empty table of a power of two slots,
+// hashing with the words at a and b, and returns the longest run of occupied
+// slots plus one: the most probes a lookup can take. It gives up, returning
+// limit+1, as soon as one key probes more than limit slots, so that a hash
+// that piles keys together costs no more to try than a good one.
+func longestRun(used []bool, keys []string, a, b, limit int) int {
+	size := len(used)
 	mask, shift := uint64(size-1), shiftFor(size)
 	for _, k := range keys {
 		i := hash(k, a, b) >> shift
@@ -128,8 +130,13 @@ func longestRun(keys []string, size, a, b, limit int) int {
 // size slots, a power of two.
 func shiftFor(size int) uint { return uint(64 - bits.TrailingZeros(uint(size))) }
 
-// Get returns the value of key, and whether key is in the Index.
+// Get returns the value of key, and whether key is in the Index. A nil
+// Index is empty.
 func (x *Index[V]) Get(key string) (V, bool) {
+	if x == nil {
+		var zero V
+		return zero, false
+	}
 	if x.slots == nil {
 		v, ok := x.fallback[key]
 		return v, ok
@@ -148,7 +155,12 @@ func (x *Index[V]) Get(key string) (V, bool) {
 }
 
 // Len returns the number of keys.
-func (x *Index[V]) Len() int { return x.n }
+func (x *Index[V]) Len() int {
+	if x == nil {
+		return 0
+	}
+	return x.n
+}
 
 // Multipliers of wyhash, odd and with well-spread bits.
 const (

@@ -33,7 +33,10 @@ func check(t *testing.T, x *Index[int], m map[string]int, probes []string) {
 		t.Fatalf("Len() = %d, want %d", x.Len(), len(m))
 	}
 	for k := range m {
-		probes = append(probes, k, k[:len(k)-1], k+"x", strings.ToUpper(k), "/"+k)
+		probes = append(probes, k, k+"x", strings.ToUpper(k), "/"+k)
+		if k != "" {
+			probes = append(probes, k[:len(k)-1])
+		}
 	}
 	for _, p := range probes {
 		got, ok := x.Get(p)
@@ -65,40 +68,52 @@ func TestIndex(t *testing.T) {
 		}, false},
 		{"10 procedures", procedures(10), false},
 		{"10,000 procedures", procedures(10_000), false},
-		// Keys that differ only in a byte none of the candidate words
-		// covers all hash alike: the index must fall back to a map.
-		{"indistinguishable", func() []string {
-			var keys []string
-			for c := byte('a'); c <= 'z'; c++ {
-				keys = append(keys, strings.Repeat("p", 48)+string(c)+strings.Repeat("s", 48))
-			}
-			return keys
-		}(), true},
+		// Keys that differ only in a byte no candidate word covers hash
+		// alike. A dozen stay in the table, one run of probes that only
+		// the full comparison tells apart; 26 are too many.
+		{"colliding", uncovered("abcdefghijkl"), false},
+		{"indistinguishable", uncovered("abcdefghijklmnopqrstuvwxyz"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			x, m := indexOf(tc.keys)
 			if got := x.fallback != nil; got != tc.wantFallback {
 				t.Errorf("fallback in use: %v, want %v", got, tc.wantFallback)
 			}
-			check(t, x, m, misses)
+			check(t, x, m, append(misses, uncovered("mnopqrstuvwxyz")...))
 		})
 	}
 }
 
+// uncovered returns one 97-byte key for each byte of distinct, placed at
+// byte 48: the candidate words cover bytes 0 to 47 from the start and 49 to
+// 96 from the end, so every key hashes alike.
+func uncovered(distinct string) []string {
+	var keys []string
+	for _, c := range []byte(distinct) {
+		keys = append(keys, strings.Repeat("p", 48)+string(c)+strings.Repeat("s", 48))
+	}
+	return keys
+}
+
 // TestProbesBounded checks the bound the package promises: no lookup, hit or
-// miss, walks more than maxRun slots.
+// miss, walks more than maxRun slots, whatever slot its hash starts at.
 func TestProbesBounded(t *testing.T) {
-	x, _ := indexOf(procedures(10_000))
-	if x.slots == nil {
-		t.Fatal("10,000 generated-shape procedures fell back to a map")
-	}
-	keys := make([]string, 0, len(x.entries))
-	for _, e := range x.entries {
-		keys = append(keys, e.key)
-	}
-	run := longestRun(keys, len(x.slots), x.a, x.b, len(x.slots))
-	if run > maxRun {
-		t.Fatalf("longest probe %d > %d", run, maxRun)
+	for _, keys := range [][]string{procedures(10_000), uncovered("abcdefghijkl")} {
+		x, _ := indexOf(keys)
+		if x.slots == nil {
+			t.Fatalf("%d keys fell back to a map", len(keys))
+		}
+		longest := 0
+		for start := range x.slots {
+			probes := 1
+			for i := start; x.slots[i] != 0; i = (i + 1) % len(x.slots) {
+				probes++
+			}
+			longest = max(longest, probes)
+		}
+		if longest > maxRun {
+			t.Errorf("%d keys: a lookup can probe %d slots, more than %d", len(keys), longest, maxRun)
+		}
 	}
 }
 
@@ -106,6 +121,10 @@ func TestZeroIndex(t *testing.T) {
 	var x Index[int]
 	if v, ok := x.Get("/a/b"); ok || v != 0 || x.Len() != 0 {
 		t.Fatalf("zero Index: Get = %d, %v; Len = %d", v, ok, x.Len())
+	}
+	var nilIndex *Index[int]
+	if v, ok := nilIndex.Get("/a/b"); ok || v != 0 || nilIndex.Len() != 0 {
+		t.Fatalf("nil Index: Get = %d, %v; Len = %d", v, ok, nilIndex.Len())
 	}
 }
 
