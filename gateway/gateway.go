@@ -44,7 +44,8 @@ type Gateway struct {
 	procedures map[string]*route   // "/pkg.Svc/Method"
 	services   map[string]*service // "/pkg.Svc/"
 	// procedureIndex and serviceIndex hold the same entries for the hot
-	// path, rebuilt whenever the maps change (only in New and Handle).
+	// path, built by New. Services mounted later without a policy are only
+	// in services.
 	procedureIndex *pathindex.Index[*route]
 	serviceIndex   *pathindex.Index[*service]
 	other          *http.ServeMux // handlers mounted elsewhere
@@ -177,7 +178,6 @@ func (g *Gateway) Handle(pattern string, handler http.Handler) {
 		if !ok {
 			svc = &service{name: strings.Trim(pattern, "/")}
 			g.services[pattern] = svc
-			g.serviceIndex = pathindex.New(g.services)
 		}
 		if svc.handler != nil {
 			panic("gateway: " + pattern + " mounted twice")
@@ -244,7 +244,11 @@ func (g *Gateway) fallbackOf(path string) (*route, *service) {
 	}
 	svc, ok := g.serviceIndex.Get(path[:i+1])
 	if !ok {
-		return nil, nil
+		// A service mounted without a policy (health, reflection): not
+		// in the index, so that mounting one does not rebuild it.
+		if svc, ok = g.services[path[:i+1]]; !ok {
+			return nil, nil
+		}
 	}
 	return svc.fallback, svc
 }
