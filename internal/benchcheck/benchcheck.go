@@ -9,7 +9,8 @@
 // a run's two samples are taken seconds apart, and load that other tenants
 // put on the machine for part of the step lands on both or neither. The
 // ratio of the two medians, which pairs a sample of one run with a sample of
-// another, is shown beside it.
+// another, is shown beside it. (Under `go test -count N` the i-th samples of
+// the two sides are not from one run; the pairing then buys nothing.)
 //
 // Start with [Parse], then [WriteMarkdown] with [Issue8].
 package benchcheck
@@ -84,16 +85,21 @@ func (s Set) Stat(name, unit string) (Stat, bool) {
 }
 
 // PairedRatio returns the statistics of the run-by-run ratios of sub's ns/op
-// over base's: the i-th value of one over the i-th of the other, for as many
-// runs as both have. It returns false if either has none.
+// over base's: the i-th value of one over the i-th of the other. Values are
+// paired by their order, so both must have the same number of them, and
+// every baseline value must be positive; otherwise PairedRatio returns
+// false.
 func (s Set) PairedRatio(sub, base string) (Stat, bool) {
 	a, b := s[sub]["ns/op"], s[base]["ns/op"]
-	n := min(len(a), len(b))
-	ratios := make([]float64, 0, n)
-	for i := range n {
-		if b[i] > 0 {
-			ratios = append(ratios, a[i]/b[i])
+	if len(a) != len(b) {
+		return Stat{}, false
+	}
+	ratios := make([]float64, 0, len(a))
+	for i := range a {
+		if b[i] <= 0 {
+			return Stat{}, false
 		}
+		ratios = append(ratios, a[i]/b[i])
 	}
 	return stat(ratios)
 }
@@ -179,7 +185,13 @@ func WriteMarkdown(w io.Writer, s Set, checks []Check) (bool, error) {
 			allMet = allMet && c.MaxRatio == 0
 			continue
 		}
-		paired, _ := s.PairedRatio(c.Subject, c.Baseline)
+		paired, ok := s.PairedRatio(c.Subject, c.Baseline)
+		if !ok {
+			fmt.Fprintf(&b, "| %s | %.1f (n=%d) | %.1f (n=%d) | | | | **unpaired**: runs differ in number, or a baseline is 0 |\n",
+				c.Target, sub.Median, sub.N, base.Median, base.N)
+			allMet = allMet && c.MaxRatio == 0
+			continue
+		}
 		ratio := paired.Median
 		allocs, hasAllocs := s.Stat(c.Subject, "allocs/op")
 		allocCell := "n/a (no -benchmem)"
@@ -204,11 +216,11 @@ func WriteMarkdown(w io.Writer, s Set, checks []Check) (bool, error) {
 			verdict = "**missed**: " + strings.Join(problems, ", ")
 			allMet = false
 		}
-		fmt.Fprintf(&b, "| %s | %.1f (±%.0f%%) | %.1f (±%.0f%%) | **%.2fx** (%.2f–%.2f) | %.2fx | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %.1f (±%.0f%%) | %.1f (±%.0f%%) | **%.2fx** (%.2f–%.2f, n=%d) | %.2fx | %s | %s |\n",
 			c.Target, sub.Median, 50*sub.Spread(), base.Median, 50*base.Spread(),
-			ratio, paired.Min, paired.Max, sub.Median/base.Median, allocCell, verdict)
+			ratio, paired.Min, paired.Max, paired.N, sub.Median/base.Median, allocCell, verdict)
 	}
-	b.WriteString("\nThe paired ratio is the median over runs of each run's own ratio, and decides the verdict; " +
+	b.WriteString("\nThe paired ratio is the median over runs of each run's own ratio (n runs), and decides the verdict; " +
 		"spread is ±half the range (max−min) over the median.\n")
 	_, err := io.WriteString(w, b.String())
 	return allMet, err
