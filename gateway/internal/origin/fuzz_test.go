@@ -197,8 +197,10 @@ func FuzzMatch(f *testing.F) {
 			if name == "many" && fillerMatch {
 				want = want || referenceFiller(origin, maxScanned+2)
 			}
-			if m.Match([]string{origin}) != want {
-				t.Fatalf("%s Matcher{%q}.Match(%q) = %v, want %v", name, pattern, origin, !want, want)
+			for range 2 { // the second time from the memory of wildcard matches
+				if m.Match([]string{origin}) != want {
+					t.Fatalf("%s Matcher{%q}.Match(%q) = %v, want %v", name, pattern, origin, !want, want)
+				}
 			}
 			if m.Match([]string{origin, origin}) || m.Match(nil) || m.Match([]string{"null"}) || m.Match([]string{""}) {
 				t.Fatalf("%s Matcher{%q} approved two Origin headers, none, null or empty", name, pattern)

@@ -1,14 +1,21 @@
 package origin
 
+import "github.com/portico-dev/portico/gateway/internal/memo"
+
 // A Matcher tells whether a request's Origin header is allowed by a set of
 // patterns. Exact origins are compared directly when there are few of them
 // (cheaper than hashing the origin) and found with one map lookup otherwise;
-// wildcards are tried in order. A Matcher is immutable and safe for
-// concurrent use. The zero Matcher allows nothing.
+// wildcards are tried in order, after the few origins they matched first,
+// which a preview deployment's browser sends on every request. Its patterns
+// are fixed; a Matcher is safe for concurrent use. The zero Matcher allows
+// nothing.
 type Matcher struct {
 	few       []string // the exact origins, if at most maxScanned
 	exact     map[string]struct{}
 	wildcards []Pattern
+	// matched remembers origins the wildcards matched: a match depends
+	// only on the origin, so it never changes an answer.
+	matched memo.Memo
 }
 
 // maxScanned is the number of exact origins up to which a scan beats a map
@@ -52,8 +59,15 @@ func (m *Matcher) Match(values []string) bool {
 	} else if _, ok := m.exact[o]; ok {
 		return true
 	}
+	if len(m.wildcards) == 0 {
+		return false
+	}
+	if m.matched.Contains(o) {
+		return true
+	}
 	for i := range m.wildcards {
 		if m.wildcards[i].Match(o) {
+			m.matched.Add(o)
 			return true
 		}
 	}

@@ -114,8 +114,11 @@ func TestMatcher(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := m.Match(tc.origins); got != tc.want {
-				t.Errorf("Match(%q) = %v, want %v", tc.origins, got, tc.want)
+			// Twice: the second wildcard match is answered from memory.
+			for range 2 {
+				if got := m.Match(tc.origins); got != tc.want {
+					t.Errorf("Match(%q) = %v, want %v", tc.origins, got, tc.want)
+				}
 			}
 		})
 	}
