@@ -147,11 +147,11 @@ func (g *Gateway) explain(q Query) Explanation {
 	if simple && rt.callable && !containsFold(rt.policy.AllowMethods, method) {
 		// No preflight asks, but the handler will not serve the method:
 		// connect-go answers 405.
-		g.actual(h, req, rt, origins, true)
+		g.actual(h, req, rt, origins)
 		ex.explainRefusal(rt, methodNotAllowed, method, q, method, false)
 		return ex
 	}
-	if why := g.actual(h, req, rt, origins, true); why != allowed && ex.Reason == "" {
+	if why := g.actual(h, req, rt, origins); why != allowed && ex.Reason == "" {
 		ex.explainRefusal(rt, why, "", q, method, h.Get(headerAllowOrigin) != "")
 		if !ex.ReportOnly {
 			return ex

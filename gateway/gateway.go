@@ -220,8 +220,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.other.ServeHTTP(w, r)
 		return
 	}
-	if rt != nil {
-		g.actual(w.Header(), r, rt, origins, hasOrigin)
+	switch {
+	case rt == nil:
+	case hasOrigin:
+		g.actual(w.Header(), r, rt, origins)
+	default:
+		g.withoutOrigin(w, r, rt)
 	}
 	svc.handler.ServeHTTP(w, r)
 }
@@ -253,21 +257,23 @@ func (g *Gateway) fallbackOf(path string) (*route, *service) {
 	return svc.fallback, svc
 }
 
-// actual adds the CORS headers of an actual (non-preflight) request to h,
-// before the handler runs, and returns the decision.
-func (g *Gateway) actual(h http.Header, r *http.Request, rt *route, origins []string, hasOrigin bool) reason {
-	if !hasOrigin {
-		// A response to a request without Origin differs from the one an
-		// Origin would get, so a cache that stores it must key on Origin
-		// (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
-		// Only GET and HEAD responses are stored: Connect GET. A POST (every
-		// gRPC call, every Connect POST) gets no CORS header at all.
-		if rt.callable && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			addVary(h, valueVaryOrigin)
-		}
-		g.count(rt.counts, kindNone, notCORS, false)
-		return notCORS
+// withoutOrigin handles the CORS side of a request without an Origin header:
+// a server-side caller, or a same-origin GET.
+func (g *Gateway) withoutOrigin(w http.ResponseWriter, r *http.Request, rt *route) {
+	// A response to a request without Origin differs from the one an
+	// Origin would get, so a cache that stores it must key on Origin
+	// (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
+	// Only GET and HEAD responses are stored: Connect GET. A POST (every
+	// gRPC call, every Connect POST) gets no CORS header at all.
+	if rt.callable && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		addVary(w.Header(), valueVaryOrigin)
 	}
+	g.count(rt.counts, kindNone, notCORS, false)
+}
+
+// actual adds the CORS headers of an actual (non-preflight) request with an
+// Origin header to h, before the handler runs, and returns the decision.
+func (g *Gateway) actual(h http.Header, r *http.Request, rt *route, origins []string) reason {
 	why := allowed
 	if rt.decorate(h, origins) {
 		why = originRefusal(origins)
