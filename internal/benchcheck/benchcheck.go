@@ -137,7 +137,8 @@ func cors(c, impl string) string { return "BenchmarkCORS/case=" + c + "/impl=" +
 // Issue8 lists the micro-benchmark targets of issue 8. The approved
 // preflight's target applies to both its cases, the exact origin and the
 // wildcard; the refused preflight has no target and is listed for
-// information.
+// information, as are the main cases against rs/cors with an http.ServeMux
+// behind it, which routes as the gateway does.
 var Issue8 = []Check{
 	{"Approved preflight: ≤ 0.4x rs/cors, 0 allocs", cors("preflight-approved", "portico"), cors("preflight-approved", "rscors"), 0.4, true},
 	{"Approved preflight via wildcard: ≤ 0.4x rs/cors, 0 allocs", cors("preflight-approved-wildcard", "portico"), cors("preflight-approved-wildcard", "rscors"), 0.4, true},
@@ -146,6 +147,10 @@ var Issue8 = []Check{
 	{"Malicious preflight (8 KiB, 500-item ACRH): ≤ 0.2x rs/cors, 0 allocs", cors("preflight-malicious-acrh", "portico"), cors("preflight-malicious-acrh", "rscors"), 0.2, true},
 	{"10,000 procedures: ≤ 1.2x 10 procedures", "BenchmarkProcedures/procedures=10000", "BenchmarkProcedures/procedures=10", 1.2, false},
 	{"Refused preflight (origin): no target", cors("preflight-refused-origin", "portico"), cors("preflight-refused-origin", "rscors"), 0, false},
+	{"Approved preflight against rs/cors with a mux behind it: no target", cors("preflight-approved", "portico"), cors("preflight-approved", "rscors-mux"), 0, false},
+	{"Actual request against rs/cors with a mux behind it: no target", cors("actual-allowed-origin", "portico"), cors("actual-allowed-origin", "rscors-mux"), 0, false},
+	{"No-Origin pass-through against rs/cors with a mux behind it: no target", cors("no-origin", "portico"), cors("no-origin", "rscors-mux"), 0, false},
+	{"Malicious preflight against rs/cors with a mux behind it: no target", cors("preflight-malicious-acrh", "portico"), cors("preflight-malicious-acrh", "rscors-mux"), 0, false},
 }
 
 // Pairs returns a check without a target for every impl=portico benchmark
