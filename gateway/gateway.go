@@ -240,7 +240,7 @@ func (g *Gateway) policyOf(path string) (*route, *service) {
 }
 
 // fallbackOf finds the service of a path that names no known procedure, and
-// its fallback route. Kept out of policyOf so that the common case inlines.
+// its fallback route: the rarer case, kept out of policyOf.
 func (g *Gateway) fallbackOf(path string) (*route, *service) {
 	i := strings.LastIndexByte(path, '/')
 	if i <= 0 {
