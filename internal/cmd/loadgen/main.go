@@ -117,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		maxTime = time.Minute
 		for _, c := range comparisons {
 			maxTime += o.cfg.MaxDuration()
-			if wrk != "" && c.protocol == loadgen.HTTP1 && !c.noWrk {
+			if wrk != "" && c.protocol == loadgen.HTTP1 {
 				maxTime += wrkCfg.MaxDuration()
 			}
 		}
@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		res, err := loadgen.Compare(ctx, c.Comparison, o.cfg)
 		results = append(results, res)
 		errs = append(errs, err)
-		if wrk != "" && c.protocol == loadgen.HTTP1 && !c.noWrk {
+		if wrk != "" && c.protocol == loadgen.HTTP1 {
 			fmt.Fprintf(stderr, "loadgen: %s: wrk, %d rounds of %v a side\n", c.Name, wrkCfg.Rounds, o.cfg.Round)
 			res, err := loadgen.CompareWrk(ctx, c.Comparison, wrkCfg)
 			results = append(results, res)

@@ -146,8 +146,6 @@ type comparison struct {
 	protocol loadgen.Protocol
 	// same checks the two sides' answers to one request before the load.
 	same func(a, b *http.Response, aBody, bBody []byte) error
-	// noWrk leaves the comparison out of the wrk runs.
-	noWrk bool
 }
 
 // request builds a loadgen request and its httptest twin.
@@ -230,7 +228,7 @@ func (st *stack) comparisons(ctx context.Context, o *options) ([]comparison, err
 		ha, hb  http.Handler
 		req     request
 		same    func(a, b *http.Response, aBody, bBody []byte) error
-		control bool // HTTP/1.1 only, and not under wrk
+		control bool // HTTP/1.1 only
 	}
 	specs := []spec{
 		{"unary-" + o.codec + "-no-origin", "bare", "gateway", st.bare, st.gateway, noOrigin, sameUnary(false), false},
@@ -261,7 +259,6 @@ func (st *stack) comparisons(ctx context.Context, o *options) ([]comparison, err
 				Comparison: loadgen.Comparison{Name: name, A: ta, B: tb, Request: loadgen.Request(s.req)},
 				protocol:   p,
 				same:       s.same,
-				noWrk:      s.control,
 			}
 			if err := c.check(ctx); err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
