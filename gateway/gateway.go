@@ -43,11 +43,9 @@ type Gateway struct {
 	observer   Observer
 	procedures map[string]*route   // "/pkg.Svc/Method"
 	services   map[string]*service // "/pkg.Svc/"
-	// procedureIndex and serviceIndex hold the same entries for the hot
-	// path, built by New. Services mounted later without a policy are only
-	// in services.
+	// procedureIndex holds procedures' entries for the hot path, built by
+	// New; procedures never change after it.
 	procedureIndex *pathindex.Index[*route]
-	serviceIndex   *pathindex.Index[*service]
 	other          *http.ServeMux // handlers mounted elsewhere
 	// unrouted counts preflights to paths under no service with a policy;
 	// nil unless counting.
@@ -116,7 +114,6 @@ func New(services []*policy.Service, opts ...Option) (*Gateway, error) {
 		return nil, err
 	}
 	g.procedureIndex = pathindex.New(g.procedures)
-	g.serviceIndex = pathindex.New(g.services)
 	if cfg.counting {
 		g.unrouted = new(counters)
 		for _, rt := range g.allRoutes() {
@@ -246,13 +243,9 @@ func (g *Gateway) fallbackOf(path string) (*route, *service) {
 	if i <= 0 {
 		return nil, nil
 	}
-	svc, ok := g.serviceIndex.Get(path[:i+1])
+	svc, ok := g.services[path[:i+1]]
 	if !ok {
-		// A service mounted without a policy (health, reflection): not
-		// in the index, so that mounting one does not rebuild it.
-		if svc, ok = g.services[path[:i+1]]; !ok {
-			return nil, nil
-		}
+		return nil, nil
 	}
 	return svc.fallback, svc
 }

@@ -1,5 +1,5 @@
 // Package pathindex finds a request path among a fixed set of paths (the
-// gateway's procedures and services) faster than a Go map can.
+// gateway's procedures) faster than a Go map can.
 //
 // A Go map hashes every byte of the key with a per-map random seed, so that
 // whoever chooses the keys cannot make its buckets collide. Here the keys are
